@@ -1,0 +1,58 @@
+"""Writing images, grids and videos. Images are float tensors in [0, 1], channels first."""
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def to_uint8(images: Float[Tensor, "*batch 3 H W"]) -> np.ndarray:
+    """Float images in [0, 1] to uint8 arrays with channels last."""
+    return (images.detach().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
+
+
+def make_grid(
+    images: Float[Tensor, "rows cols 3 H W"], padding: int = 2, pad_value: float = 1.0
+) -> Float[Tensor, "3 h w"]:
+    """Tile a rows x cols array of images into one image, with ``padding`` pixels between tiles."""
+    rows, cols, channels, height, width = images.shape
+    grid = torch.full(
+        (channels, rows * (height + padding) + padding, cols * (width + padding) + padding),
+        pad_value,
+        dtype=images.dtype,
+    )
+    for r in range(rows):
+        for c in range(cols):
+            top, left = padding + r * (height + padding), padding + c * (width + padding)
+            grid[:, top : top + height, left : left + width] = images[r, c].cpu()
+    return grid
+
+
+def save_image(image: Float[Tensor, "3 H W"], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, to_uint8(image))
+    return path
+
+
+def save_video(frames: Float[Tensor, "T 3 H W"], path: str | Path, fps: int = 24) -> Path:
+    """Write frames as an MP4 (H.264, via imageio-ffmpeg) or a looping GIF, chosen by the suffix.
+
+    MP4 frame sides must be divisible by 16 so that the encoder does not resize them.
+    """
+    path = Path(path)
+    height, width = frames.shape[-2:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = to_uint8(frames)
+    if path.suffix == ".gif":
+        iio.imwrite(path, data, duration=1000 / fps, loop=0)
+    elif path.suffix == ".mp4":
+        if height % 16 or width % 16:
+            raise ValueError(f"MP4 frame sides must be divisible by 16, got {height}x{width} for {path}")
+        iio.imwrite(path, data, fps=fps, codec="libx264", macro_block_size=16)
+    else:
+        raise ValueError(f"unknown video format {path.suffix!r} for {path}: use .mp4 or .gif")
+    return path
