@@ -1,0 +1,165 @@
+import pytest
+import torch
+
+from giraffehd.networks.layers import ModulatedConv2d, NoiseInjection
+from giraffehd.networks.synthesis import SynthesisLayer, SynthesisNetwork
+
+
+def small_net(in_resolution: int = 8, out_resolution: int = 32, **kwargs) -> SynthesisNetwork:
+    sizes = dict(in_channels=6, w_dim=10, channel_base=256, channel_max=16, channel_min=4) | kwargs
+    return SynthesisNetwork(in_resolution=in_resolution, out_resolution=out_resolution, **sizes)
+
+
+def inputs(net: SynthesisNetwork, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(batch, net.in_channels, net.in_resolution, net.in_resolution, generator=g)
+    return features, torch.randn(batch, net.num_ws, net.w_dim, generator=g)
+
+
+def set_noise_strength(net: SynthesisNetwork, strength: float) -> None:
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, NoiseInjection):
+                module.strength.fill_(strength)
+
+
+@pytest.mark.parametrize(("in_resolution", "out_resolution"), [(8, 32), (16, 64), (16, 128), (32, 32)])
+def test_output_shape_and_number_of_ws(in_resolution, out_resolution):
+    net = small_net(in_resolution, out_resolution, out_channels=4)
+    num_blocks = (out_resolution // in_resolution).bit_length() - 1
+    assert len(net.blocks) == num_blocks
+    assert net.num_ws == 2 * (num_blocks + 1)
+    assert net(*inputs(net)).shape == (2, 4, out_resolution, out_resolution)
+
+
+def test_default_channels():
+    net = SynthesisNetwork(in_channels=128, in_resolution=16, out_resolution=256, w_dim=32)
+    assert net.channels == {16: 256, 32: 256, 64: 128, 128: 64, 256: 32}
+
+
+def test_1024_pixels_with_tiny_channels():
+    net = small_net(16, 1024, channel_base=64, channel_max=8, channel_min=2)
+    assert net.num_ws == 14
+    with torch.no_grad():
+        out = net(*inputs(net, batch=1))
+    assert out.shape == (1, 3, 1024, 1024)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    ("in_resolution", "out_resolution", "message"),
+    [(12, 64, "in_resolution.*12"), (2, 64, "in_resolution.*2"), (16, 48, "out_resolution.*48"),
+     (8, 16, "out_resolution.*16"), (8, 2048, "out_resolution.*2048"), (64, 32, "out_resolution.*32")],
+)  # fmt: skip
+def test_invalid_resolutions_are_rejected(in_resolution, out_resolution, message):
+    with pytest.raises(ValueError, match=message):
+        small_net(in_resolution, out_resolution)
+
+
+def test_wrong_number_of_ws_is_rejected():
+    net = small_net()
+    features, ws = inputs(net)
+    with pytest.raises(ValueError, match="ws"):
+        net(features, ws[:, 1:])
+
+
+def test_each_layer_reads_the_documented_w():
+    net = small_net(8, 32)  # two blocks, num_ws = 6
+    features, ws = inputs(net)
+    reads = []  # (output resolution, w) in the order the layers run
+    for module in net.modules():
+        if isinstance(module, ModulatedConv2d):
+            module.register_forward_hook(lambda module, args, out: reads.append((out.shape[-1], args[1])))
+    net(features, ws)
+    expected_index = [0, 1, 1, 2, 3, 3, 4, 5]
+    assert len(reads) == len(expected_index)
+    for (resolution, w), index in zip(reads, expected_index, strict=True):
+        assert torch.equal(w, ws[:, index])
+        assert index in net.ws_per_resolution[resolution]
+    assert [resolution for resolution, _ in reads] == [8, 8, 16, 16, 16, 32, 32, 32]
+    assert net.ws_per_resolution == {8: range(0, 2), 16: range(1, 4), 32: range(3, 6)}
+
+
+def test_one_layer_per_block_reads_the_documented_w():
+    net = small_net(8, 32, layers_per_block=1)  # two blocks, num_ws = 2 + 2
+    assert net.num_ws == 4
+    features, ws = inputs(net)
+    reads = []
+    for module in net.modules():
+        if isinstance(module, ModulatedConv2d):
+            module.register_forward_hook(lambda module, args, out: reads.append((out.shape[-1], args[1])))
+    assert net(features, ws).shape == (2, 3, 32, 32)
+    expected = [(8, 0), (8, 1), (16, 1), (16, 2), (32, 2), (32, 3)]
+    assert len(reads) == len(expected)
+    for (resolution, w), (expected_resolution, index) in zip(reads, expected, strict=True):
+        assert resolution == expected_resolution and torch.equal(w, ws[:, index])
+    assert net.ws_per_resolution == {8: range(0, 2), 16: range(1, 3), 32: range(2, 4)}
+    with pytest.raises(ValueError, match="layers_per_block"):
+        small_net(8, 32, layers_per_block=3)
+
+
+@pytest.mark.parametrize("layers_per_block", [1, 2])
+@pytest.mark.parametrize("resolution", [16, 32, 64])
+def test_injection_index_keeps_lower_resolution_features(resolution, layers_per_block):
+    net = small_net(8, 64, layers_per_block=layers_per_block)
+    features, ws = inputs(net)
+    injection = net.ws_per_resolution[resolution].start
+    mixed = ws.clone()
+    mixed[:, injection:] = torch.randn(2, net.num_ws - injection, net.w_dim)
+    feature_maps = []
+    for module in net.modules():
+        if isinstance(module, SynthesisLayer):
+            module.register_forward_hook(lambda module, args, out: feature_maps.append(out))
+    image, image_mixed = net(features, ws), net(features, mixed)
+    half = len(feature_maps) // 2
+    for original, changed in zip(feature_maps[:half], feature_maps[half:], strict=True):
+        assert torch.equal(original, changed) == (original.shape[-1] < resolution)
+    assert not torch.allclose(image, image_mixed)
+
+
+def test_first_w_changes_the_image():
+    net = small_net()
+    features, ws = inputs(net)
+    changed = ws.clone()
+    changed[:, 0] += 1.0
+    assert not torch.allclose(net(features, ws), net(features, changed))
+
+
+def test_const_noise_does_not_depend_on_the_global_seed():
+    torch.manual_seed(1)
+    net = small_net()
+    torch.manual_seed(2)
+    twin = small_net()
+    parameters = {name: value for name, value in net.state_dict().items() if "noise_const" not in name}
+    twin.load_state_dict(parameters, strict=False)
+    set_noise_strength(net, 0.1)
+    set_noise_strength(twin, 0.1)
+    features, ws = inputs(net)
+    assert torch.equal(net(features, ws), twin(features, ws))
+    assert not torch.allclose(net(features, ws), net(features, ws, noise_mode="none"))
+
+
+def test_random_noise_follows_the_generator():
+    net = small_net()
+    set_noise_strength(net, 0.1)
+    features, ws = inputs(net)
+
+    def run(seed):
+        return net(features, ws, noise_mode="random", generator=torch.Generator().manual_seed(seed))
+
+    assert torch.equal(run(0), run(0))
+    assert not torch.allclose(run(0), run(1))
+    with pytest.raises(ValueError, match="Generator"):
+        net(features, ws, noise_mode="random")
+    with pytest.raises(ValueError, match="noise_mode"):
+        net(features, ws, noise_mode="fixed")
+
+
+def test_every_parameter_gets_a_finite_nonzero_gradient():
+    net = small_net(8, 32)
+    set_noise_strength(net, 0.1)
+    net(*inputs(net), noise_mode="random", generator=torch.Generator().manual_seed(0)).square().mean().backward()
+    for name, parameter in net.named_parameters():
+        assert parameter.grad is not None, name
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
