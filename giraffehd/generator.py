@@ -1,0 +1,257 @@
+"""The GIRAFFE HD-style generator: scene parameters in, image and its parts out.
+
+Data flow (../shared/DESIGN.md): codes -> mapping networks -> styles; camera -> one ray per pixel of
+the low-resolution feature map; per object, samples only inside its box, the object field, and the
+objects merged per ray and volume-rendered to a foreground feature map, alpha and depth; the background
+field in its own pass; style-based 2D renderers upsample both; a refinement branch adds an RGB
+residual to the foreground; the mask starts from the upsampled 3D alpha; final image =
+fg * mask + bg * (1 - mask).
+
+Styles: the shape mapping network maps object and background shape codes, the appearance mapping
+network the appearance codes. Object fields are conditioned on their own shape style. The foreground
+2D renderer reads the (present-object mean) shape style in layers before ``injection_index`` and the
+appearance style from there on; the background renderer and the refinement read the background
+appearance style.
+
+Axis legend: B scenes, N objects, R rays (h * w), S samples, C feature channels, W style dimensions.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from giraffehd.networks.fields import FeatureField
+from giraffehd.networks.mapping import MappingNetwork, truncate
+from giraffehd.networks.refinement import RefinementNetwork
+from giraffehd.networks.synthesis import SynthesisNetwork
+from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
+from giraffehd.rendering.compositing import composite_images, merge_entity_samples
+from giraffehd.rendering.ray_sampling import sample_depths, sample_in_boxes
+from giraffehd.rendering.rays import Rays
+from giraffehd.rendering.transforms import BoxTransform, rotation_about_up
+from giraffehd.rendering.volume_rendering import render_rays
+from giraffehd.scene import SceneParameters
+
+_ALPHA_CLAMP = 1e-4
+
+
+@dataclass(frozen=True)
+class GeneratorOutput:
+    """Everything one forward pass produces. Images are nominally in [-1, 1]; masks and alphas in [0, 1]."""
+
+    image: Float[Tensor, "B 3 H W"]
+    foreground: Float[Tensor, "B 3 H W"]
+    background: Float[Tensor, "B 3 H W"]
+    mask: Float[Tensor, "B 1 H W"]
+    low_res_features: Float[Tensor, "B C h w"]  # volume-rendered foreground features
+    low_res_alpha: Float[Tensor, "B 1 h w"]  # accumulated alpha of all objects
+    depth: Float[Tensor, "B 1 h w"]  # expected depth of the foreground (0 where empty)
+    object_alpha: Float[Tensor, "B N h w"]  # accumulated alpha of each object on its own
+
+
+@dataclass(frozen=True)
+class ForegroundRendering:
+    """The objects volume-rendered on the feature-map rays."""
+
+    features: Float[Tensor, "B R C"]
+    alpha: Float[Tensor, "B R"]
+    depth: Float[Tensor, "B R"]
+    object_alpha: Float[Tensor, "B N R"]
+
+
+@dataclass(frozen=True)
+class Styles:
+    object_shape: Float[Tensor, "B N W"]
+    object_appearance: Float[Tensor, "B N W"]
+    background_shape: Float[Tensor, "B W"]
+    background_appearance: Float[Tensor, "B W"]
+
+
+class Generator(nn.Module):
+    """Composes ready-built networks; see the module docstring for the data flow."""
+
+    def __init__(
+        self,
+        mapping_shape: MappingNetwork,
+        mapping_appearance: MappingNetwork,
+        object_field: FeatureField,
+        background_field: FeatureField,
+        foreground_synthesis: SynthesisNetwork,
+        background_synthesis: SynthesisNetwork,
+        refinement: RefinementNetwork | None,
+        num_object_samples: int = 8,
+        num_background_samples: int = 4,
+        background_depth_range: tuple[float, float] = (0.5, 6.0),
+        injection_index: int | None = None,
+    ) -> None:
+        super().__init__()
+        if foreground_synthesis.in_resolution != background_synthesis.in_resolution:
+            raise ValueError("foreground and background synthesis must start from the same feature resolution")
+        if foreground_synthesis.out_resolution != background_synthesis.out_resolution:
+            raise ValueError("foreground and background synthesis must end at the same image resolution")
+        if foreground_synthesis.out_channels != 4:
+            raise ValueError("foreground synthesis must have 4 output channels (RGB and a mask residual)")
+        near, far = background_depth_range
+        if not 0 < near < far:
+            raise ValueError(f"background_depth_range must satisfy 0 < near < far, got {background_depth_range}")
+        num_ws = foreground_synthesis.num_ws
+        if injection_index is None:
+            injection_index = num_ws // 2
+        if not 0 <= injection_index <= num_ws:
+            raise ValueError(f"injection_index must be in [0, {num_ws}], got {injection_index}")
+        self.mapping_shape = mapping_shape
+        self.mapping_appearance = mapping_appearance
+        self.object_field = object_field
+        self.background_field = background_field
+        self.foreground_synthesis = foreground_synthesis
+        self.background_synthesis = background_synthesis
+        self.refinement = refinement
+        self.num_object_samples = num_object_samples
+        self.num_background_samples = num_background_samples
+        self.background_depth_range = (float(near), float(far))
+        self.injection_index = injection_index
+        self.feature_resolution = foreground_synthesis.in_resolution
+        self.image_resolution = foreground_synthesis.out_resolution
+        w_dim = mapping_shape.w_dim
+        self.register_buffer("w_avg_shape", torch.zeros(w_dim))
+        self.register_buffer("w_avg_appearance", torch.zeros(w_dim))
+        self.register_buffer("w_avg_ready", torch.tensor(False))
+
+    @torch.no_grad()
+    def update_w_avg(self, num_samples: int, generator: torch.Generator) -> None:
+        """Estimate the average styles used by truncation (call after training or loading)."""
+        self.w_avg_shape.copy_(self.mapping_shape.mean_w(num_samples, generator))
+        self.w_avg_appearance.copy_(self.mapping_appearance.mean_w(num_samples, generator))
+        self.w_avg_ready.fill_(True)
+
+    def map_styles(self, scene: SceneParameters, truncation_psi: float = 1.0) -> Styles:
+        """Codes to styles, truncated towards the average style when ``truncation_psi`` < 1."""
+        if truncation_psi != 1.0 and not bool(self.w_avg_ready):
+            raise ValueError("truncation_psi != 1 needs the average style: call update_w_avg() first")
+
+        def shape(z: Tensor) -> Tensor:
+            w = self.mapping_shape(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+            return w if truncation_psi == 1.0 else truncate(w, self.w_avg_shape, truncation_psi)
+
+        def appearance(z: Tensor) -> Tensor:
+            w = self.mapping_appearance(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+            return w if truncation_psi == 1.0 else truncate(w, self.w_avg_appearance, truncation_psi)
+
+        return Styles(
+            object_shape=shape(scene.object_shape),
+            object_appearance=appearance(scene.object_appearance),
+            background_shape=shape(scene.background_shape),
+            background_appearance=appearance(scene.background_appearance),
+        )
+
+    def forward(
+        self,
+        scene: SceneParameters,
+        truncation_psi: float = 1.0,
+        noise_mode: str = "const",
+        stratified: bool = False,
+        style_mixing_prob: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> GeneratorOutput:
+        """Render B scenes.
+
+        Rendering defaults are deterministic (bin-centre samples, constant noise, no style mixing).
+        Training passes ``noise_mode="random"``, ``stratified=True``, a ``style_mixing_prob`` and the
+        ``generator`` that all of that randomness is drawn from.
+        """
+        styles = self.map_styles(scene, truncation_psi)
+        b, res = scene.batch_size, self.feature_resolution
+        rays = self._rays(scene)
+        foreground = self._render_objects(scene, styles, rays, stratified, generator)
+        background_features = self._render_background(styles, rays, stratified, generator)
+
+        def to_map(x: Tensor) -> Tensor:
+            return x.reshape(b, res, res, -1).permute(0, 3, 1, 2)
+
+        fg_features, fg_alpha = to_map(foreground.features), to_map(foreground.alpha[..., None])
+        fg_ws = self._foreground_ws(scene, styles, style_mixing_prob, generator)
+        fg_out = self.foreground_synthesis(fg_features, fg_ws, noise_mode, generator)
+        fg_rgb, mask_residual = fg_out[:, :3], fg_out[:, 3:]
+        bg_ws = styles.background_appearance[:, None].expand(-1, self.background_synthesis.num_ws, -1)
+        bg_rgb = self.background_synthesis(to_map(background_features), bg_ws, noise_mode, generator)
+        if self.refinement is not None:
+            fg_rgb = fg_rgb + self.refinement(fg_rgb, styles.background_appearance)
+        alpha_up = nn.functional.interpolate(fg_alpha, size=self.image_resolution, mode="bilinear", align_corners=False)
+        mask = torch.sigmoid(torch.logit(alpha_up.clamp(_ALPHA_CLAMP, 1 - _ALPHA_CLAMP)) + mask_residual)
+        return GeneratorOutput(
+            image=composite_images(fg_rgb, bg_rgb, mask),
+            foreground=fg_rgb,
+            background=bg_rgb,
+            mask=mask,
+            low_res_features=fg_features,
+            low_res_alpha=fg_alpha,
+            depth=to_map(foreground.depth[..., None]),
+            object_alpha=foreground.object_alpha.reshape(b, -1, res, res),
+        )
+
+    def _rays(self, scene: SceneParameters) -> Rays:
+        res = self.feature_resolution
+        pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
+        return generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)
+
+    def _render_objects(self, scene, styles, rays, stratified, generator) -> ForegroundRendering:
+        transform = BoxTransform(
+            scale=scene.object_scale,
+            rotation=rotation_about_up(scene.object_rotation_deg),
+            translation=scene.object_translation,
+        )
+        samples = sample_in_boxes(rays, transform, self.num_object_samples, 1.0, stratified, generator)
+        b, n, r, s, _ = samples.points.shape
+        field = self.object_field(samples.points.reshape(b, n, r * s, 3), styles.object_shape, styles.object_appearance)
+        present = scene.object_present[:, :, None, None].to(field.density.dtype)
+        density = field.density.reshape(b, n, r, s) * present
+        features = field.features.reshape(b, n, r, s, -1)
+        object_alpha = -torch.expm1(-(density * samples.deltas).sum(dim=-1))
+        if n == 1:
+            rendered = render_rays(density[:, 0], features[:, 0], samples.depths[:, 0], samples.deltas[:, 0])
+        else:
+            merged = merge_entity_samples(samples.depths, samples.deltas, density, features)
+            rendered = render_rays(merged.density, merged.features, merged.depths, merged.deltas)
+        return ForegroundRendering(
+            features=rendered.features, alpha=rendered.alpha, depth=rendered.depth, object_alpha=object_alpha
+        )
+
+    def _render_background(self, styles, rays, stratified, generator) -> Float[Tensor, "B R C"]:
+        near, far = self.background_depth_range
+        b, r, _ = rays.origins.shape
+        samples = sample_depths(
+            torch.full((b, r), near, dtype=rays.origins.dtype, device=rays.origins.device),
+            torch.full((b, r), far, dtype=rays.origins.dtype, device=rays.origins.device),
+            self.num_background_samples,
+            stratified,
+            generator,
+        )
+        points = rays.at(samples.depths) / far  # inside the unit ball
+        field = self.background_field(points.reshape(b, 1, -1, 3), styles.background_shape[:, None])
+        density = field.density.reshape(b, r, -1)
+        # The far end is an opaque wall: every background ray is fully covered.
+        deltas = torch.cat([samples.deltas[..., :-1], torch.full_like(samples.deltas[..., -1:], 1e10)], dim=-1)
+        return render_rays(
+            density, field.features.reshape(b, r, self.num_background_samples, -1), samples.depths, deltas
+        ).features
+
+    def _foreground_ws(self, scene, styles, style_mixing_prob, generator) -> Float[Tensor, "B K W"]:
+        """Per-layer styles of the foreground renderer: shape before the injection index, appearance after."""
+        present = scene.object_present.to(styles.object_shape.dtype)
+        count = present.sum(dim=1, keepdim=True)
+        weights = torch.where(count > 0, present / count.clamp(min=1), 1.0 / present.shape[1])
+        w_shape = torch.einsum("bn,bnw->bw", weights, styles.object_shape)
+        w_appearance = torch.einsum("bn,bnw->bw", weights, styles.object_appearance)
+        num_ws, b = self.foreground_synthesis.num_ws, scene.batch_size
+        cut = torch.full((b,), self.injection_index, device=w_shape.device)
+        if style_mixing_prob > 0:
+            if generator is None:
+                raise ValueError("style mixing needs a torch.Generator (explicit, seedable randomness)")
+            mix = torch.rand(b, generator=generator, device=w_shape.device) < style_mixing_prob
+            random_cut = torch.randint(1, num_ws, (b,), generator=generator, device=w_shape.device)
+            cut = torch.where(mix, random_cut, cut)
+        layer = torch.arange(num_ws, device=w_shape.device)
+        use_shape = (layer[None, :] < cut[:, None])[..., None]
+        return torch.where(use_shape, w_shape[:, None], w_appearance[:, None])

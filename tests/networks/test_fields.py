@@ -1,0 +1,65 @@
+import math
+
+import pytest
+import torch
+
+from giraffehd.networks.fields import FeatureField, positional_encoding
+
+
+def test_positional_encoding_closed_form():
+    x = torch.tensor([[0.25, -0.5, 1.0]])
+    encoded = positional_encoding(x, 2)
+    assert encoded.shape == (1, 15)
+    torch.testing.assert_close(encoded[0, :3], x[0])
+    # sin(2^k pi x) for k = 0, 1, coordinate-major within each frequency.
+    expected_sin = torch.tensor([math.sin(math.pi * 0.25), math.sin(-math.pi * 0.5), math.sin(math.pi)])
+    torch.testing.assert_close(encoded[0, 3:6], expected_sin, atol=1e-6, rtol=0)
+    torch.testing.assert_close(encoded[0, 6:9], torch.sin(2 * math.pi * x[0]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(encoded[0, 9:12], torch.cos(math.pi * x[0]), atol=1e-6, rtol=0)
+    assert torch.equal(positional_encoding(x, 0), x)
+
+
+def test_density_is_nonnegative_and_zero_outside_the_box():
+    field = FeatureField(w_dim=8, feature_dim=5, hidden_dim=16, num_layers=3, skip_layer=1, num_frequencies=3)
+    points = (torch.rand(2, 3, 200, 3) - 0.5) * 3
+    out = field(points, torch.randn(2, 3, 8))
+    inside = points.abs().amax(dim=-1) <= 1.0
+    assert torch.all(out.density >= 0)
+    assert torch.all(out.density[~inside] == 0) and torch.all(out.density[inside] > 0)
+    assert out.features.shape == (2, 3, 200, 5)
+
+
+def test_objects_are_evaluated_in_one_batch_and_independently():
+    field = FeatureField(w_dim=8, feature_dim=4, hidden_dim=16, num_layers=4, num_frequencies=2, skip_layer=2)
+    points, w = torch.rand(1, 3, 50, 3) - 0.5, torch.randn(1, 3, 8)
+    together = field(points, w)
+    alone = field(points[:, 1:2], w[:, 1:2])
+    torch.testing.assert_close(together.density[:, 1:2], alone.density)
+    torch.testing.assert_close(together.features[:, 1:2], alone.features)
+    assert not torch.allclose(together.features[:, 0], together.features[:, 2])
+
+
+def test_shape_style_changes_the_field_and_appearance_only_the_features():
+    field = FeatureField(
+        w_dim=8,
+        feature_dim=4,
+        hidden_dim=16,
+        num_layers=3,
+        num_frequencies=2,
+        skip_layer=None,
+        condition_on_appearance=True,
+    )
+    points, w_shape, w_app = torch.rand(1, 1, 40, 3) - 0.5, torch.randn(1, 1, 8), torch.randn(1, 1, 8)
+    base = field(points, w_shape, w_app)
+    other_shape = field(points, torch.randn(1, 1, 8), w_app)
+    other_app = field(points, w_shape, torch.randn(1, 1, 8))
+    assert not torch.allclose(base.density, other_shape.density)
+    torch.testing.assert_close(base.density, other_app.density)
+    assert not torch.allclose(base.features, other_app.features)
+    with pytest.raises(ValueError, match="w_appearance"):
+        field(points, w_shape)
+
+
+def test_invalid_sizes_are_rejected():
+    with pytest.raises(ValueError, match="skip_layer"):
+        FeatureField(w_dim=4, feature_dim=4, num_layers=3, skip_layer=3)
