@@ -1,0 +1,132 @@
+"""Generator speed at named model configurations: images per second (no grad) and peak memory.
+
+    .venv/bin/python scripts/bench.py                       # giraffe_cars_64 and giraffe_256
+    .venv/bin/python scripts/bench.py --model tiny --batch 4
+    .venv/bin/python scripts/bench.py --device cuda         # on a GPU
+
+Each configuration runs in a fresh subprocess so that its peak memory is its own. Models come from
+conf/model/NAME.yaml with random weights; scenes from the default prior (GIRAFFE HD's cars ranges).
+Run it with the allocator settings of the Makefile (see README, "Speed") to compare with the figures
+recorded there. Prints one Markdown table row per configuration.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODELS = ("giraffe_cars_64", "giraffe_256")
+
+
+def measure(model: str, batch: int, repeats: int, device_name: str) -> dict:
+    import torch
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from giraffehd.scene import ScenePrior
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf" / "model"), version_base="1.3"):
+        cfg = compose(model)
+    device = torch.device(
+        "cuda" if device_name == "auto" and torch.cuda.is_available() else device_name.replace("auto", "cpu")
+    )
+    generator = instantiate(cfg).to(device).eval()
+    prior = ScenePrior(z_dim=cfg.z_dim)
+    scenes = [prior.sample(batch, torch.Generator(device).manual_seed(i), device) for i in range(repeats + 1)]
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    timings = []
+    with torch.no_grad():
+        for index, scene in enumerate(scenes):
+            sync()
+            start = time.perf_counter()
+            generator(scene)
+            sync()
+            if index > 0:  # the first pass warms up
+                timings.append(time.perf_counter() - start)
+    if device.type == "cuda":
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = statistics.median(timings)
+    return {
+        "model": model,
+        "image": cfg.image_resolution,
+        "feature_map": cfg.feature_resolution,
+        "field": f"{cfg.object_hidden_dim}x{cfg.object_num_layers}",
+        "samples_in_box": cfg.num_object_samples,
+        "batch": batch,
+        "images_per_s": batch / seconds,
+        "min_images_per_s": batch / max(timings),
+        "max_images_per_s": batch / min(timings),
+        "peak_mb": peak_mb,
+        "parameters_m": sum(p.numel() for p in generator.parameters()) / 1e6,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}",
+        "torch": torch.__version__,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--model", action="append", help="conf/model/NAME.yaml (repeatable); default: both GIRAFFE sizes"
+    )
+    parser.add_argument("--batch", type=int, default=16, help="scenes per forward pass (default 16)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes after one warm-up (default 5)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    models = args.model or list(DEFAULT_MODELS)
+    for model in models:
+        if not (ROOT / "conf" / "model" / f"{model}.yaml").is_file():
+            parser.error(f"unknown model {model!r}: no conf/model/{model}.yaml")
+    if args.single:
+        print(json.dumps(measure(models[0], args.batch, args.repeats, args.device)))
+        return
+    date = datetime.date.today().isoformat()
+    allocator = os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset")
+    print(f"# {date}, {platform.node()}, {os.cpu_count()} CPUs, MALLOC_MMAP_THRESHOLD_={allocator}")
+    print(
+        "| model | px | feature map | field | samples in box | batch | images/s (median; min-max) | peak MB "
+        "| params (M) | device | torch |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for model in models:
+        command = [
+            sys.executable,
+            __file__,
+            "--single",
+            "--model",
+            model,
+            "--batch",
+            str(args.batch),
+            "--repeats",
+            str(args.repeats),
+            "--device",
+            args.device,
+        ]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"bench: {model} failed:\n{result.stderr.strip()}")
+        r = json.loads(result.stdout.strip().splitlines()[-1])
+        print(
+            f"| {r['model']} | {r['image']} | {r['feature_map']} | {r['field']} | {r['samples_in_box']} | {r['batch']} "
+            f"| {r['images_per_s']:.1f} ({r['min_images_per_s']:.1f}-{r['max_images_per_s']:.1f}) | {r['peak_mb']:.0f} "
+            f"| {r['parameters_m']:.2f} | {r['device']} | {r['torch']} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
