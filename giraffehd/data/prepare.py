@@ -1,0 +1,195 @@
+"""One-off preparation of an image collection: every image read once, written as square PNGs at each
+requested resolution, into a folder ``OUTPUT/R/`` or an archive ``OUTPUT/R.zip`` per resolution R.
+
+Targets are written under hidden temporary names beside them and renamed into place only when every
+image is done, so an interrupted run never leaves a half-written target (a killed process may leave a
+hidden ``.R.tmp-*`` entry behind, which :func:`find_images` ignores).
+"""
+
+import argparse
+import io
+import os
+import secrets
+import shutil
+import warnings
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from jaxtyping import UInt8
+from PIL import Image
+from tqdm import tqdm
+
+from giraffehd.data.image_files import (
+    CropBox,
+    DataError,
+    ImageCollection,
+    check_resolution,
+    find_images,
+    name_list,
+    resize_and_crop,
+)
+
+
+class _TargetWriter:
+    """Writes the PNGs of one target to a temporary folder or zip beside it; ``commit`` renames it."""
+
+    def __init__(self, target: Path, as_zip: bool) -> None:
+        self.target = target
+        self.temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        self.archive: zipfile.ZipFile | None = None
+        if as_zip:
+            self.archive = zipfile.ZipFile(self.temporary, "x", compression=zipfile.ZIP_STORED)  # PNG is compressed
+        else:
+            self.temporary.mkdir()
+
+    def write(self, name: str, png: bytes) -> None:
+        if self.archive is not None:
+            self.archive.writestr(name, png)
+        else:
+            (self.temporary / name).write_bytes(png)
+
+    def commit(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+        old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+        if self.target.exists():
+            os.replace(self.target, old)
+        os.replace(self.temporary, self.target)
+        _remove(old)
+
+    def discard(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+        _remove(self.temporary)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _without_targets(collection: ImageCollection, targets: Sequence[Path]) -> ImageCollection:
+    """Leave out images that lie inside a target, for an output folder inside the source folder."""
+    if collection.is_zip:
+        return collection
+    root = collection.root.resolve()
+    prefixes = [f"{t.resolve().relative_to(root).as_posix()}/" for t in targets if t.resolve().is_relative_to(root)]
+    if not prefixes:
+        return collection
+    names = [name for name in collection.names if not name.startswith(tuple(prefixes))]
+    if not names:
+        raise DataError(f"no images found in {collection.root} outside the targets being written")
+    return collection.select(names)
+
+
+def _png(pixels: UInt8[np.ndarray, "H W 3"]) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def prepare_dataset(
+    source: str | Path,
+    output: str | Path,
+    resolutions: Sequence[int],
+    as_zip: bool = False,
+    crop: CropBox | None = None,
+    skip_corrupt: bool = False,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write every image of ``source`` at every resolution; image i becomes ``{i:08d}.png``.
+
+    Everything is validated before any image is read: the resolutions (powers of two in [8, 1024]) and
+    that no target exists yet, unless ``overwrite``. With ``skip_corrupt`` unreadable images are left out
+    (one warning lists them) and the remaining ones are numbered without gaps. Returns the targets.
+    """
+    unique = list(dict.fromkeys(resolutions))
+    if not unique:
+        raise DataError("resolutions must list at least one resolution")
+    for resolution in unique:
+        check_resolution(resolution, key="resolutions")
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise DataError(f"output is not a folder: {output}")
+    targets = [output / (f"{resolution}.zip" if as_zip else str(resolution)) for resolution in unique]
+    for target in targets:
+        if (target.exists() or target.is_symlink()) and not overwrite:
+            raise DataError(f"target already exists: {target} (overwrite replaces it)")
+    collection = _without_targets(find_images(source), targets)
+
+    output.mkdir(parents=True, exist_ok=True)
+    writers: list[_TargetWriter] = []
+    skipped: list[str] = []
+    try:
+        for target in targets:
+            writers.append(_TargetWriter(target, as_zip))
+        for index in tqdm(range(len(collection)), desc="preparing images", unit="image"):
+            name = collection.names[index]
+            try:
+                image = collection.read(index)
+            except DataError:
+                if not skip_corrupt:
+                    raise
+                skipped.append(name)
+                continue
+            number = index - len(skipped)
+            for resolution, writer in zip(unique, writers, strict=True):
+                try:
+                    square = resize_and_crop(image, resolution, crop)
+                except ValueError as error:
+                    raise DataError(f"cannot crop image {name} in {collection.root}: {error}") from None
+                writer.write(f"{number:08d}.png", _png(square))
+        if len(skipped) == len(collection):
+            raise DataError(f"none of the {len(collection)} images in {source} can be read")
+        for writer in writers:
+            writer.commit()
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        raise
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} unreadable images in {source}: {name_list(skipped)}", stacklevel=2)
+    return targets
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``giraffehd-data prepare``."""
+    parser.add_argument("source", help="folder (searched recursively) or .zip archive of images")
+    parser.add_argument("output", help="folder to write one target per resolution into")
+    parser.add_argument(
+        "--resolution",
+        dest="resolutions",
+        type=int,
+        action="append",
+        required=True,
+        metavar="R",
+        help="side of the square output images, a power of two in [8, 1024]; repeat for several",
+    )
+    parser.add_argument("--zip", dest="as_zip", action="store_true", help="write OUTPUT/R.zip instead of OUTPUT/R/")
+    parser.add_argument(
+        "--crop",
+        nargs=4,
+        type=int,
+        metavar=("LEFT", "TOP", "WIDTH", "HEIGHT"),
+        help="crop this box (pixels of the original) before resizing",
+    )
+    parser.add_argument("--skip-corrupt", action="store_true", help="leave out unreadable images, with a warning")
+    parser.add_argument("--overwrite", action="store_true", help="replace targets that already exist")
+
+
+def run(args: argparse.Namespace) -> list[Path]:
+    """Run ``giraffehd-data prepare`` with parsed arguments; returns the written targets."""
+    crop = None if args.crop is None else CropBox(*args.crop)
+    return prepare_dataset(
+        args.source,
+        args.output,
+        args.resolutions,
+        as_zip=args.as_zip,
+        crop=crop,
+        skip_corrupt=args.skip_corrupt,
+        overwrite=args.overwrite,
+    )
