@@ -12,7 +12,7 @@ Axis legend: B scenes, N objects, Z code dimensions.
 """
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -52,6 +52,13 @@ class SceneParameters:
     def to(self, device: torch.device | str) -> "SceneParameters":
         return SceneParameters(**{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)})
 
+    @staticmethod
+    def cat(scenes: "Sequence[SceneParameters]") -> "SceneParameters":
+        """Concatenate batches of scenes with the same number of objects."""
+        return SceneParameters(
+            **{f.name: torch.cat([getattr(s, f.name) for s in scenes]) for f in dataclasses.fields(SceneParameters)}
+        )
+
     def select(self, index: Tensor | slice) -> "SceneParameters":
         """The scenes at ``index`` of the batch axis."""
         return SceneParameters(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
@@ -90,6 +97,8 @@ class Range:
 
 
 RangeLike = Range | Sequence[float | int]
+CAMERA_KEYS = ("azimuth_deg", "elevation_deg", "radius", "fov_deg")
+OBJECT_KEYS = ("num_objects", "min_objects", "rotation_deg", "translation", "scale", "isotropic_scale")
 
 
 def _range(value: RangeLike, name: str) -> Range:
@@ -123,6 +132,7 @@ class ScenePrior:
     rotation_deg: RangeLike = Range(0.0, 360.0)
     translation: Sequence[RangeLike] = (Range(-0.12, 0.12), Range(0.0, 0.0), Range(-0.12, 0.12))
     scale: Sequence[RangeLike] = (Range(0.2, 0.25), Range(0.16, 0.2), Range(0.16, 0.2))
+    isotropic_scale: bool = False  # one scale for all three axes, drawn from the x range
 
     def __post_init__(self) -> None:
         if self.num_objects < 1:
@@ -149,6 +159,21 @@ class ScenePrior:
         if any(r.low <= 0 for r in self.scale):
             raise ValueError(f"scale ranges must be positive, got {self.scale}")
 
+    @classmethod
+    def from_groups(cls, camera: Mapping, objects: Mapping, z_dim: int = 256) -> "ScenePrior":
+        """Build from the ``camera`` and ``objects`` config groups (plain mappings); errors name the key."""
+        groups = {"camera": (camera, CAMERA_KEYS), "objects": (objects, OBJECT_KEYS)}
+        for group, (values, known) in groups.items():
+            unknown = sorted(set(values) - set(known))
+            if unknown:
+                raise ValueError(f"{group}.{unknown[0]} is not a known key; known: {', '.join(known)}")
+        try:
+            return cls(z_dim=z_dim, **camera, **objects)
+        except ValueError as error:
+            field = str(error).split()[0].split(".")[0].rstrip(":")
+            group = "camera" if field in CAMERA_KEYS else "objects" if field in OBJECT_KEYS else None
+            raise ValueError(f"{group}.{error}" if group else str(error)) from None
+
     def sample(
         self, batch_size: int, generator: torch.Generator, device: torch.device | str = "cpu", **fixed
     ) -> SceneParameters:
@@ -170,10 +195,16 @@ class ScenePrior:
             camera_fov_deg=self.fov_deg.sample((b,), generator, device),
             object_rotation_deg=self.rotation_deg.sample((b, n), generator, device),
             object_translation=torch.stack([r.sample((b, n), generator, device) for r in self.translation], dim=-1),
-            object_scale=torch.stack([r.sample((b, n), generator, device) for r in self.scale], dim=-1),
+            object_scale=self._sample_scale(b, generator, device),
             object_present=self._sample_presence(b, generator, device),
         )
         return scene.replace(**fixed) if fixed else scene
+
+    def _sample_scale(self, batch_size: int, generator: torch.Generator, device) -> Tensor:
+        shape = (batch_size, self.num_objects)
+        if self.isotropic_scale:
+            return self.scale[0].sample(shape, generator, device)[..., None].expand(*shape, 3).clone()
+        return torch.stack([r.sample(shape, generator, device) for r in self.scale], dim=-1)
 
     def _sample_presence(self, batch_size: int, generator: torch.Generator, device) -> Tensor:
         n = self.num_objects

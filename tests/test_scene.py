@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from giraffehd.scene import Range, ScenePrior
+from giraffehd.scene import Range, SceneParameters, ScenePrior
 
 
 def test_sampled_scene_has_the_right_shapes_and_ranges():
@@ -76,3 +76,19 @@ def test_bad_priors_name_the_key(kwargs, key):
 def test_range_rejects_inverted_bounds():
     with pytest.raises(ValueError, match="low"):
         Range(2.0, 1.0)
+
+
+def test_isotropic_scale_uses_one_value_per_object():
+    prior = ScenePrior(num_objects=3, z_dim=2, scale=[[0.1, 0.2], [5, 6], [7, 8]], isotropic_scale=True)
+    scale = prior.sample(50, torch.Generator().manual_seed(0)).object_scale
+    assert torch.all(scale[..., 0] == scale[..., 1]) and torch.all(scale[..., 0] == scale[..., 2])
+    assert scale.min() >= 0.1 and scale.max() <= 0.2 and scale.std() > 0.01
+
+
+def test_cat_and_select_round_trip():
+    prior = ScenePrior(num_objects=2, z_dim=3)
+    a, b = prior.sample(2, torch.Generator().manual_seed(0)), prior.sample(3, torch.Generator().manual_seed(1))
+    both = SceneParameters.cat([a, b])
+    assert both.batch_size == 5
+    assert torch.equal(both.select(slice(2, 5)).object_shape, b.object_shape)
+    assert torch.equal(both.select(slice(0, 2)).object_present, a.object_present)
