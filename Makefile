@@ -5,12 +5,6 @@ VENV ?= .venv
 # and lightning imports it through torchmetrics, so the two must match). Override for another platform,
 # e.g. make test TORCH_SPEC="torch==2.9.1 torchvision==0.24.1".
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
-# glibc's default allocator returns PyTorch's large temporaries to the kernel after each use; on these
-# machines that spent ~40% of the demo's time in the kernel. Keeping freed memory in the process makes
-# the demo ~1.5x faster (README, "Speed"). Set the variables yourself to run the commands without make.
-export MALLOC_MMAP_THRESHOLD_ ?= 1000000000000
-export MALLOC_TRIM_THRESHOLD_ ?= 100000000000
-export MALLOC_TOP_PAD_ ?= 1000000000
 PIP = $(VENV)/bin/pip --disable-pip-version-check -q
 STAMP = $(VENV)/.installed
 

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from torch import Tensor
 from tqdm import tqdm
 
+from giraffehd.allocator import keep_freed_memory
 from giraffehd.media import make_grid, save_image, save_video
 from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
 from giraffehd.rendering.compositing import composite_images
@@ -211,6 +212,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    keep_freed_memory()
     _hydra_main()
 
 

@@ -98,7 +98,7 @@ class Range:
 
 RangeLike = Range | Sequence[float | int]
 CAMERA_KEYS = ("azimuth_deg", "elevation_deg", "radius", "fov_deg")
-OBJECT_KEYS = ("num_objects", "min_objects", "rotation_deg", "translation", "scale", "isotropic_scale")
+OBJECT_KEYS = ("num_objects", "min_objects", "rotation_deg", "translation", "scale", "joint_scale")
 
 
 def _range(value: RangeLike, name: str) -> Range:
@@ -117,22 +117,25 @@ def _range(value: RangeLike, name: str) -> Range:
 class ScenePrior:
     """Where scenes come from: uniform pose ranges and standard normal codes.
 
-    Defaults follow GIRAFFE HD's cars setting (../shared/DESIGN.md): one object, camera radius 2.732 at
-    a 10 degree field of view, elevation 0-9.6 degrees, fixed azimuth, object rotation over 360 degrees.
-    Object scales are half sizes of the object's box along x, y (up) and z, in scene units.
+    Defaults follow GIRAFFE HD's CompCars setting, converted to our axes (+y up): one object, camera
+    radius 2.732 at a 10 degree field of view, elevation 0-9.6 degrees, fixed azimuth, object rotation
+    over 360 degrees. Object scales are half sizes of the object's box along x, y (up) and z, in scene
+    units; with ``joint_scale`` one uniform draw places all three axes at the same point of their ranges
+    (GIRAFFE's fixed scale ratio). Angles are uniform in degrees (GIRAFFE draws the sine of the
+    elevation uniformly; over 0-10 degrees the two differ by under 0.1 degree).
     """
 
     num_objects: int = 1
     min_objects: int | None = None  # fewest present objects; None = always num_objects
     z_dim: int = 256
     azimuth_deg: RangeLike = Range(0.0, 0.0)
-    elevation_deg: RangeLike = Range(0.0, 9.6)
+    elevation_deg: RangeLike = Range(0.0, 9.594)
     radius: RangeLike = Range(2.732, 2.732)
     fov_deg: RangeLike = Range(10.0, 10.0)
     rotation_deg: RangeLike = Range(0.0, 360.0)
-    translation: Sequence[RangeLike] = (Range(-0.12, 0.12), Range(0.0, 0.0), Range(-0.12, 0.12))
-    scale: Sequence[RangeLike] = (Range(0.2, 0.25), Range(0.16, 0.2), Range(0.16, 0.2))
-    isotropic_scale: bool = False  # one scale for all three axes, drawn from the x range
+    translation: Sequence[RangeLike] = (Range(-0.12, 0.12), Range(-0.06, 0.08), Range(-0.22, 0.22))
+    scale: Sequence[RangeLike] = (Range(0.16, 0.2), Range(0.16, 0.2), Range(0.2, 0.25))
+    joint_scale: bool = True  # one draw for all three axes (same fraction of each range)
 
     def __post_init__(self) -> None:
         if self.num_objects < 1:
@@ -202,8 +205,11 @@ class ScenePrior:
 
     def _sample_scale(self, batch_size: int, generator: torch.Generator, device) -> Tensor:
         shape = (batch_size, self.num_objects)
-        if self.isotropic_scale:
-            return self.scale[0].sample(shape, generator, device)[..., None].expand(*shape, 3).clone()
+        if self.joint_scale:
+            u = torch.rand(shape, generator=generator, device=device)[..., None]
+            low = torch.tensor([r.low for r in self.scale], device=device)
+            high = torch.tensor([r.high for r in self.scale], device=device)
+            return low + (high - low) * u
         return torch.stack([r.sample(shape, generator, device) for r in self.scale], dim=-1)
 
     def _sample_presence(self, batch_size: int, generator: torch.Generator, device) -> Tensor:

@@ -6,8 +6,8 @@
 
 Each configuration runs in a fresh subprocess so that its peak memory is its own. Models come from
 conf/model/NAME.yaml with random weights; scenes from the default prior (GIRAFFE HD's cars ranges).
-Run it with the allocator settings of the Makefile (see README, "Speed") to compare with the figures
-recorded there. Prints one Markdown table row per configuration.
+Like the entry points, it keeps freed memory in the process (giraffehd/allocator.py); set
+GIRAFFEHD_DEFAULT_MALLOC=1 to measure with glibc's defaults. Prints one Markdown table row per configuration.
 """
 
 import argparse
@@ -27,6 +27,9 @@ DEFAULT_MODELS = ("giraffe_cars_64", "giraffe_256")
 
 
 def measure(model: str, batch: int, repeats: int, device_name: str) -> dict:
+    from giraffehd.allocator import keep_freed_memory
+
+    tuned = keep_freed_memory()
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
@@ -74,6 +77,7 @@ def measure(model: str, batch: int, repeats: int, device_name: str) -> dict:
         "parameters_m": sum(p.numel() for p in generator.parameters()) / 1e6,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}",
         "torch": torch.__version__,
+        "allocator": "kept" if tuned else "default",
     }
 
 
@@ -95,8 +99,8 @@ def main() -> None:
         print(json.dumps(measure(models[0], args.batch, args.repeats, args.device)))
         return
     date = datetime.date.today().isoformat()
-    allocator = os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset")
-    print(f"# {date}, {platform.node()}, {os.cpu_count()} CPUs, MALLOC_MMAP_THRESHOLD_={allocator}")
+    allocator = "glibc defaults" if os.environ.get("GIRAFFEHD_DEFAULT_MALLOC") == "1" else "freed memory kept"
+    print(f"# {date}, {platform.node()}, {os.cpu_count()} CPUs, allocator: {allocator}")
     print(
         "| model | px | feature map | field | samples in box | batch | images/s (median; min-max) | peak MB "
         "| params (M) | device | torch |"

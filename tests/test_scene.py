@@ -13,8 +13,9 @@ def test_sampled_scene_has_the_right_shapes_and_ranges():
     assert scene.object_rotation_deg.abs().max() <= 45
     assert torch.all(scene.camera_radius == 2.732) and torch.all(scene.camera_fov_deg == 10.0)
     scale = scene.object_scale
-    assert torch.all(scale[..., 0] >= 0.2) and torch.all(scale[..., 0] <= 0.25)
-    assert torch.all(scene.object_translation[..., 1] == 0)
+    assert torch.all(scale[..., 2] >= 0.2) and torch.all(scale[..., 2] <= 0.25)  # GIRAFFE HD cars, +y up
+    height = scene.object_translation[..., 1]
+    assert height.min() >= -0.06 and height.max() <= 0.08 and height.std() > 0.01
     assert scene.object_present.all()
 
 
@@ -78,11 +79,15 @@ def test_range_rejects_inverted_bounds():
         Range(2.0, 1.0)
 
 
-def test_isotropic_scale_uses_one_value_per_object():
-    prior = ScenePrior(num_objects=3, z_dim=2, scale=[[0.1, 0.2], [5, 6], [7, 8]], isotropic_scale=True)
+def test_joint_scale_puts_every_axis_at_the_same_point_of_its_range():
+    prior = ScenePrior(num_objects=3, z_dim=2, scale=[[0.1, 0.2], [1, 3], [0.5, 0.5]], joint_scale=True)
     scale = prior.sample(50, torch.Generator().manual_seed(0)).object_scale
-    assert torch.all(scale[..., 0] == scale[..., 1]) and torch.all(scale[..., 0] == scale[..., 2])
-    assert scale.min() >= 0.1 and scale.max() <= 0.2 and scale.std() > 0.01
+    fraction = (scale[..., 0] - 0.1) / 0.1
+    torch.testing.assert_close(scale[..., 1], 1 + 2 * fraction)
+    assert torch.all(scale[..., 2] == 0.5) and fraction.min() >= 0 and fraction.max() <= 1 and fraction.std() > 0.1
+    independent = ScenePrior(num_objects=3, z_dim=2, scale=[[0.1, 0.2], [1, 3], [0.5, 0.5]], joint_scale=False)
+    scale = independent.sample(50, torch.Generator().manual_seed(0)).object_scale
+    assert not torch.allclose(scale[..., 1], 1 + 2 * (scale[..., 0] - 0.1) / 0.1)
 
 
 def test_cat_and_select_round_trip():

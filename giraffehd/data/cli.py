@@ -19,6 +19,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from giraffehd.allocator import keep_freed_memory
 from giraffehd.data import prepare
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
@@ -59,6 +60,7 @@ def run_synth(overrides: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_freed_memory()
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())

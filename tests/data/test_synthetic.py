@@ -23,7 +23,7 @@ CLEVR_PRIOR = ScenePrior(
     fov_deg=[30, 30],
     translation=[[-0.5, 0.5], [0, 0], [-0.5, 0.5]],
     scale=[[0.09, 0.16]] * 3,
-    isotropic_scale=True,
+    joint_scale=True,
 )
 
 

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from giraffehd.data.synthetic.shapes import SHAPES, Part
 from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
-from giraffehd.rendering.primitives import PRIMITIVES
+from giraffehd.rendering.primitives import PRIMITIVES, SurfaceHit, hit_box
 from giraffehd.rendering.ray_sampling import intersect_box
 from giraffehd.rendering.rays import Rays
 from giraffehd.rendering.transforms import BoxTransform, rotation_about_up, rotation_from_axis_angle, world_to_box_rays
@@ -61,62 +61,107 @@ def render_synthetic(
 ) -> SyntheticImages:
     """Render B scenes; ``object_class`` indexes ``class_names`` (keys of SHAPES). Latent codes are ignored.
 
-    Only rays that cross some present object's box are intersected with its parts; the rest see the
-    backdrop.
+    Antialiasing is adaptive: one ray per pixel centre first, then the pixels whose 3x3 neighbourhood
+    changes colour or coverage (edges) are replaced by the mean of ``supersampling``^2 sub-pixel rays.
     """
     unknown = [name for name in class_names if name not in SHAPES]
     if unknown:
         raise ValueError(f"unknown synthetic classes {unknown}; known: {', '.join(SHAPES)}")
     b, n = object_class.shape
-    size = resolution * supersampling
-    num_rays = size * size
-    options = {"dtype": scene.camera_radius.dtype, "device": scene.camera_radius.device}
+    res = resolution
     pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
-    rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, size, size), size, size)
-    rotation = rotation_about_up(scene.object_rotation_deg)
-    transform = BoxTransform(scale=scene.object_scale, rotation=rotation, translation=scene.object_translation)
-    box_rays = world_to_box_rays(rays, transform)  # (B, N, R)
-
-    candidates = intersect_box(box_rays).hit & scene.object_present[:, :, None]
-    ray_index = candidates.any(dim=1).flatten().nonzero()[:, 0]  # into B * R
-    batch_index = ray_index // num_rays
-
-    def per_ray(x: Tensor) -> Tensor:  # (B, N, R, ...) -> (M, N, ...)
-        return x.movedim(2, 1).reshape(b * num_rays, n, *x.shape[3:])[ray_index]
-
-    surfaces = _nearest_surfaces(
-        Rays(origins=per_ray(box_rays.origins), directions=per_ray(box_rays.directions)),
-        object_class[batch_index],
-        scene.object_present[batch_index],
-        object_colour[batch_index],
-        class_names,
+    transform = BoxTransform(
+        scale=scene.object_scale,
+        rotation=rotation_about_up(scene.object_rotation_deg),
+        translation=scene.object_translation,
     )
-    owner = surfaces.owner.clamp(min=0)
-    inverse_scale = transform.scale.reciprocal()[batch_index, owner]
-    normal = torch.einsum("mij,mj->mi", transform.rotation[batch_index, owner], surfaces.normal * inverse_scale)
-    light = torch.nn.functional.normalize(torch.tensor(lighting.direction, **options), dim=0)
-    shade = lighting.ambient + (1 - lighting.ambient) * (torch.nn.functional.normalize(normal, dim=-1) @ light).clamp(
-        min=0
-    )
-    hit = torch.isfinite(surfaces.depth)
+    tracer = _Tracer(scene, transform, object_class, object_colour, class_names, lighting)
 
-    upness = (rays.directions[..., 1:2] * 8).sigmoid().reshape(b * num_rays, 1)
-    top, bottom = torch.tensor(lighting.backdrop_top, **options), torch.tensor(lighting.backdrop_bottom, **options)
-    pixels = bottom * (1 - upness) + top * upness  # the backdrop, (B * R, 3)
-    pixels[ray_index] = torch.where(hit[:, None], surfaces.colour * shade[:, None], pixels[ray_index])
-    coverage = torch.zeros(b * num_rays, n, **options)
-    coverage[ray_index] = torch.nn.functional.one_hot(owner, n).to(coverage.dtype) * hit[:, None].to(coverage.dtype)
+    rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)
+    batch_index = torch.arange(b, device=pose.device).repeat_interleave(res * res)
+    values = tracer(rays.origins.reshape(-1, 3), rays.directions.reshape(-1, 3), batch_index)  # (B*R, 3+N)
+    values = values.reshape(b, res, res, -1)
+    if supersampling > 1:
+        edges = _edges(values.permute(0, 3, 1, 2))  # (B, H, W)
+        if edges.any():
+            ss = supersampling
+            fine = generate_rays(
+                pose, intrinsics_from_fov(scene.camera_fov_deg, res * ss, res * ss), res * ss, res * ss
+            )
 
-    def downsample(x: Tensor) -> Tensor:  # (B * R, C) at size^2 -> (B, C, resolution, resolution)
-        image = x.reshape(b, size, size, -1).permute(0, 3, 1, 2)
-        return torch.nn.functional.avg_pool2d(image, supersampling) if supersampling > 1 else image
+            def sub_rays(x: Tensor) -> Tensor:  # (B, (H ss)(W ss), 3) -> (E, ss * ss, 3) at the edge pixels
+                x = x.reshape(b, res, ss, res, ss, 3).permute(0, 1, 3, 2, 4, 5)
+                return x[edges].reshape(-1, ss * ss, 3)
 
-    object_coverage = downsample(coverage)
+            edge_batch = edges.nonzero()[:, 0].repeat_interleave(ss * ss)
+            fine_values = tracer(
+                sub_rays(fine.origins).reshape(-1, 3), sub_rays(fine.directions).reshape(-1, 3), edge_batch
+            )
+            values[edges] = fine_values.reshape(-1, ss * ss, values.shape[-1]).mean(dim=1)
+    values = values.permute(0, 3, 1, 2)
+    coverage = values[:, 3:]
     return SyntheticImages(
-        image=downsample(pixels).clamp(0, 1),
-        mask=object_coverage.sum(dim=1, keepdim=True),
-        object_coverage=object_coverage,
+        image=values[:, :3].clamp(0, 1), mask=coverage.sum(dim=1, keepdim=True), object_coverage=coverage
     )
+
+
+def _edges(values: Float[Tensor, "B C H W"], threshold: float = 1.5 / 255) -> Bool[Tensor, "B H W"]:
+    """Pixels whose 3x3 neighbourhood spans more than ``threshold`` in any channel."""
+    high = torch.nn.functional.max_pool2d(values, 3, stride=1, padding=1)
+    low = -torch.nn.functional.max_pool2d(-values, 3, stride=1, padding=1)
+    return ((high - low) > threshold).any(dim=1)
+
+
+class _Tracer:
+    """Colour and per-object coverage of arbitrary world rays, each belonging to scene ``batch_index``."""
+
+    def __init__(self, scene, transform, object_class, object_colour, class_names, lighting) -> None:
+        self.scene, self.transform = scene, transform
+        self.object_class, self.object_colour = object_class, object_colour
+        self.class_names, self.lighting = class_names, lighting
+
+    def __call__(
+        self, origins: Float[Tensor, "K 3"], directions: Float[Tensor, "K 3"], batch_index: Int[Tensor, " K"]
+    ) -> Float[Tensor, "K C"]:
+        """Returns (K, 3 + N): RGB in [0, 1], then a one-hot of the object seen (zeros for the backdrop)."""
+        transform, lighting = self.transform, self.lighting
+        n = self.object_class.shape[1]
+        options = {"dtype": origins.dtype, "device": origins.device}
+        # Each ray is a scene of its own (B = K, R = 1) with its scene's object poses.
+        ray_transform = BoxTransform(
+            scale=transform.scale[batch_index],
+            rotation=transform.rotation[batch_index],
+            translation=transform.translation[batch_index],
+        )
+        box_rays = world_to_box_rays(Rays(origins=origins[:, None], directions=directions[:, None]), ray_transform)
+        box_rays = Rays(origins=box_rays.origins[:, :, 0], directions=box_rays.directions[:, :, 0])  # (K, N, 3)
+        present = self.scene.object_present[batch_index]
+        candidate = (intersect_box(box_rays).hit & present).any(dim=1).nonzero()[:, 0]
+        surfaces = _nearest_surfaces(
+            Rays(origins=box_rays.origins[candidate], directions=box_rays.directions[candidate]),
+            self.object_class[batch_index[candidate]],
+            present[candidate],
+            self.object_colour[batch_index[candidate]],
+            self.class_names,
+        )
+        owner = surfaces.owner.clamp(min=0)
+        ray = torch.arange(len(candidate), device=owner.device)
+        picked = (batch_index[candidate], owner)  # normals transform by the inverse transpose: R S^-1 n
+        normal = torch.einsum("kij,kj->ki", transform.rotation[picked], surfaces.normal / transform.scale[picked])
+        light = torch.nn.functional.normalize(torch.tensor(lighting.direction, **options), dim=0)
+        lambert = (torch.nn.functional.normalize(normal, dim=-1) @ light).clamp(min=0)
+        shade = lighting.ambient + (1 - lighting.ambient) * lambert
+        hit = torch.isfinite(surfaces.depth)
+
+        upness = (directions[:, 1:2] * 8).sigmoid()
+        top, bottom = torch.tensor(lighting.backdrop_top, **options), torch.tensor(lighting.backdrop_bottom, **options)
+        out = torch.zeros(len(origins), 3 + n, **options)
+        out[:, :3] = bottom * (1 - upness) + top * upness
+        out[candidate, :3] = torch.where(hit[:, None], surfaces.colour * shade[:, None], out[candidate, :3])
+        one_hot = torch.zeros(len(candidate), n, **options)
+        one_hot[ray, owner] = hit.to(one_hot.dtype)
+        out[candidate, 3:] = one_hot
+        return out
 
 
 def _nearest_surfaces(
@@ -132,12 +177,16 @@ def _nearest_surfaces(
     depth = torch.full((m,), torch.inf, **options)
     colour, normal = torch.zeros(m, 3, **options), torch.zeros(m, 3, **options)
     owner = torch.full((m,), -1, dtype=torch.long, device=depth.device)
+    rotated: dict[tuple[float, float, float], Rays] = {}  # box rays turned into each part orientation, once
     for class_index, name in enumerate(class_names):
         selected = (object_class == class_index) & present  # (M, N)
         if not selected.any():
             continue
         for part in SHAPES[name]:
-            hit = _hit_part(rays, part)
+            key = part.rotation_axis_angle_deg
+            if key not in rotated:
+                rotated[key] = _rotate_rays(rays, _part_rotation(part, options))
+            hit = _hit_part(rotated[key], part)
             part_depth = torch.where(selected & hit.hit, hit.depth, torch.inf)  # (M, N)
             nearest_depth, nearest_object = part_depth.min(dim=1)
             closer = nearest_depth < depth
@@ -165,15 +214,35 @@ def _part_rotation(part: Part, options: dict) -> Tensor | None:
     return rotation_from_axis_angle(torch.tensor(part.rotation_axis_angle_deg, **options))
 
 
-def _hit_part(box_rays: Rays, part: Part):
-    """Intersect box-frame rays (B, N, R) with one part, in the part's own frame."""
-    options = {"dtype": box_rays.origins.dtype, "device": box_rays.origins.device}
+def _rotate_rays(rays: Rays, rotation: Tensor | None) -> Rays:
+    """Rays expressed in a frame turned by ``rotation``: R^T o and R^T d (row vectors: v @ R)."""
+    if rotation is None:
+        return rays
+    return Rays(origins=_rotate(rays.origins, rotation), directions=_rotate(rays.directions, rotation))
+
+
+def _hit_part(turned_rays: Rays, part: Part) -> SurfaceHit:
+    """Intersect rays (M, N) with one part. The rays are in the object's box frame already turned into
+    the part's orientation (:func:`_rotate_rays`); the part's centre and half size are applied here.
+
+    Spheres and cylinders are first culled with their bounding box [-1, 1]^3 (cheaper to test), so the
+    exact test runs only on the rays that can hit them.
+    """
+    options = {"dtype": turned_rays.origins.dtype, "device": turned_rays.origins.device}
     rotation = _part_rotation(part, options)
-    centre, half = torch.tensor(part.centre, **options), torch.tensor(part.half_size, **options)
-    origins, directions = box_rays.origins - centre, box_rays.directions
-    if rotation is not None:  # R^T v, written for row vectors as v @ R
-        origins, directions = _rotate(origins, rotation), _rotate(directions, rotation)
-    return PRIMITIVES[part.primitive](Rays(origins=origins / half, directions=directions / half))
+    centre = torch.tensor(part.centre, **options)
+    turned_centre = centre if rotation is None else centre @ rotation
+    half = torch.tensor(part.half_size, **options)
+    part_rays = Rays(origins=(turned_rays.origins - turned_centre) / half, directions=turned_rays.directions / half)
+    if part.primitive == "box":
+        return hit_box(part_rays)
+    near = intersect_box(part_rays).hit.nonzero(as_tuple=True)
+    exact = PRIMITIVES[part.primitive](Rays(origins=part_rays.origins[near], directions=part_rays.directions[near]))
+    depth = torch.full(part_rays.origins.shape[:-1], torch.inf, **options)
+    hit = torch.zeros(part_rays.origins.shape[:-1], dtype=torch.bool, device=depth.device)
+    normal = torch.zeros_like(part_rays.origins)
+    depth[near], hit[near], normal[near] = exact.depth, exact.hit, exact.normal
+    return SurfaceHit(depth=depth, hit=hit, normal=normal)
 
 
 def _part_normal_to_box(normal: Tensor, part: Part) -> Tensor:

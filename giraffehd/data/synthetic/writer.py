@@ -141,35 +141,39 @@ def _write_png(array: np.ndarray, path: Path) -> None:
 def _records(scene, classes, colours, spec, palette_names, indices, resolution) -> list[dict]:
     pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
     intrinsics = intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution)
-    centres = project_points(scene.object_translation, pose, intrinsics).pixels
+    centres = project_points(scene.object_translation, pose, intrinsics).pixels.tolist()
+    azimuth, elevation = scene.camera_azimuth_deg.tolist(), scene.camera_elevation_deg.tolist()
+    radius, fov = scene.camera_radius.tolist(), scene.camera_fov_deg.tolist()
+    rotation, present = scene.object_rotation_deg.tolist(), scene.object_present.tolist()
+    translation, scale = scene.object_translation.tolist(), scene.object_scale.tolist()
+    classes, colours = classes.tolist(), colours.tolist()
+
+    def rounded(values: list[float], digits: int) -> list[float]:
+        return [round(v, digits) for v in values]
+
     records = []
     for k, index in enumerate(indices):
         objects = [
             {
                 "slot": n,
-                "class": spec.classes[int(classes[k, n])],
-                "colour": palette_names[int(colours[k, n])],
-                "rotation_deg": round(float(scene.object_rotation_deg[k, n]), 4),
-                "translation": [round(float(v), 5) for v in scene.object_translation[k, n]],
-                "scale": [round(float(v), 5) for v in scene.object_scale[k, n]],
-                "centre_pixel": [round(float(v), 3) for v in centres[k, n]],
+                "class": spec.classes[classes[k][n]],
+                "colour": palette_names[colours[k][n]],
+                "rotation_deg": round(rotation[k][n], 4),
+                "translation": rounded(translation[k][n], 5),
+                "scale": rounded(scale[k][n], 5),
+                "centre_pixel": rounded(centres[k][n], 3),
             }
             for n in range(scene.num_objects)
-            if bool(scene.object_present[k, n])
+            if present[k][n]
         ]
-        records.append(
-            {
-                "image": f"images/{index:08d}.png",
-                "mask": f"masks/{index:08d}.png",
-                "camera": {
-                    "azimuth_deg": round(float(scene.camera_azimuth_deg[k]), 4),
-                    "elevation_deg": round(float(scene.camera_elevation_deg[k]), 4),
-                    "radius": round(float(scene.camera_radius[k]), 5),
-                    "fov_deg": round(float(scene.camera_fov_deg[k]), 4),
-                },
-                "objects": objects,
-            }
-        )
+        camera = {
+            "azimuth_deg": round(azimuth[k], 4),
+            "elevation_deg": round(elevation[k], 4),
+            "radius": round(radius[k], 5),
+            "fov_deg": round(fov[k], 4),
+        }
+        name = f"{index:08d}.png"
+        records.append({"image": f"images/{name}", "mask": f"masks/{name}", "camera": camera, "objects": objects})
     return records
 
 
@@ -187,5 +191,5 @@ def _describe_prior(prior: ScenePrior) -> dict:
         "rotation_deg": pair(prior.rotation_deg),
         "translation": [pair(r) for r in prior.translation],
         "scale": [pair(r) for r in prior.scale],
-        "isotropic_scale": prior.isotropic_scale,
+        "joint_scale": prior.joint_scale,
     }
