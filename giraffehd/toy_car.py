@@ -1,9 +1,9 @@
-"""A hand-made feature field: a toy car built from boxes, in its own box frame [-1, 1]^3.
+"""A hand-made feature field: the synthetic dataset's car, as a density field of boxes in its box frame.
 
-It needs no training, so it exercises the rendering core end to end (the pre-training demo) and gives
-tests a scene whose geometry is known. The car is deliberately asymmetric so that its rotation can be
-read from an image: its nose (yellow) points to +x of the box frame, the cabin sits towards the back
-(-x), and it stands on four dark wheels.
+It needs no training, so it exercises the volume-rendering core end to end (the pre-training demo) and
+gives tests a scene whose geometry is known. The geometry is the ``car`` of
+:mod:`giraffehd.data.synthetic.shapes` (nose to +x), with each part replaced by its axis-aligned
+bounding box (the round wheels become boxes).
 """
 
 from dataclasses import dataclass
@@ -12,16 +12,19 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-# (centre, half extents, colour) of each part, in box-frame units.
-_PARTS = (
-    ((0.0, -0.2, 0.0), (0.9, 0.25, 0.45), None),  # body: takes the body colour
-    ((-0.3, 0.25, 0.0), (0.4, 0.2, 0.38), (0.75, 0.85, 0.95)),  # cabin, towards the back
-    ((0.88, -0.15, 0.0), (0.1, 0.15, 0.4), (1.0, 0.85, 0.1)),  # nose
-    ((0.55, -0.5, 0.42), (0.2, 0.2, 0.08), (0.08, 0.08, 0.08)),  # wheels
-    ((0.55, -0.5, -0.42), (0.2, 0.2, 0.08), (0.08, 0.08, 0.08)),
-    ((-0.55, -0.5, 0.42), (0.2, 0.2, 0.08), (0.08, 0.08, 0.08)),
-    ((-0.55, -0.5, -0.42), (0.2, 0.2, 0.08), (0.08, 0.08, 0.08)),
-)
+from giraffehd.data.synthetic.shapes import SHAPES, Part
+from giraffehd.rendering.transforms import rotation_from_axis_angle
+
+
+def _bounding_box(part: Part) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...] | None]:
+    """(centre, axis-aligned half extents, colour) of a part; half extents are |R| @ half_size."""
+    rotation = rotation_from_axis_angle(torch.tensor(part.rotation_axis_angle_deg))
+    half = (rotation.abs() @ torch.tensor(part.half_size)).tolist()
+    return part.centre, tuple(round(h, 6) for h in half), part.colour
+
+
+# The body comes first and takes the body colour (colour None).
+_PARTS = tuple(_bounding_box(part) for part in SHAPES["car"])
 
 
 @dataclass(frozen=True)
