@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS = ("giraffe_cars_64", "giraffe_256")
 
 
-def measure(model: str, batch: int, repeats: int, device_name: str) -> dict:
+def measure(model: str, batch: int, repeats: int, device_name: str, train_step: bool = False) -> dict:
     from giraffehd.allocator import keep_freed_memory
 
     tuned = keep_freed_memory()
@@ -58,6 +58,7 @@ def measure(model: str, batch: int, repeats: int, device_name: str) -> dict:
             sync()
             if index > 0:  # the first pass warms up
                 timings.append(time.perf_counter() - start)
+    step_times = measure_training_step(generator.train(), cfg, batch, repeats, device, sync) if train_step else {}
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -78,7 +79,36 @@ def measure(model: str, batch: int, repeats: int, device_name: str) -> dict:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}",
         "torch": torch.__version__,
         "allocator": "kept" if tuned else "default",
+        **step_times,
     }
+
+
+def measure_training_step(generator, cfg, batch: int, repeats: int, device, sync) -> dict:
+    """Median seconds of one G+D step (the training module's own step), without and with R1."""
+    from functools import partial
+
+    import torch
+
+    from giraffehd.networks.discriminator import Discriminator
+    from giraffehd.scene import ScenePrior
+    from giraffehd.training.module import GiraffeHDModule, LossSettings
+
+    discriminator = Discriminator(cfg.image_resolution, channel_base=2048, channel_max=128).to(device)
+    adam = partial(torch.optim.Adam, lr=5e-4, betas=(0.0, 0.99))
+    module = GiraffeHDModule(
+        generator, discriminator, ScenePrior(z_dim=cfg.z_dim), adam, adam, LossSettings(r1_interval=2)
+    ).to(device)
+    opt_g, opt_d = module.configure_optimizers()
+    real = torch.rand(batch, 3, cfg.image_resolution, cfg.image_resolution, device=device) * 2 - 1
+    times = {0: [], 1: []}  # step % 2 == 0: with R1
+    for step in range(2 * repeats + 2):
+        sync()
+        start = time.perf_counter()
+        module.train_step(real, opt_g, opt_d, step)
+        sync()
+        if step >= 2:
+            times[step % 2].append(time.perf_counter() - start)
+    return {"step_s": statistics.median(times[1]), "step_r1_s": statistics.median(times[0])}
 
 
 def main() -> None:
@@ -89,6 +119,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="scenes per forward pass (default 16)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes after one warm-up (default 5)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    parser.add_argument("--train-step", action="store_true", help="also time one G+D training step (with/without R1)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     models = args.model or list(DEFAULT_MODELS)
@@ -96,16 +127,16 @@ def main() -> None:
         if not (ROOT / "conf" / "model" / f"{model}.yaml").is_file():
             parser.error(f"unknown model {model!r}: no conf/model/{model}.yaml")
     if args.single:
-        print(json.dumps(measure(models[0], args.batch, args.repeats, args.device)))
+        print(json.dumps(measure(models[0], args.batch, args.repeats, args.device, args.train_step)))
         return
     date = datetime.date.today().isoformat()
     allocator = "glibc defaults" if os.environ.get("GIRAFFEHD_DEFAULT_MALLOC") == "1" else "freed memory kept"
     print(f"# {date}, {platform.node()}, {os.cpu_count()} CPUs, allocator: {allocator}")
     print(
         "| model | px | feature map | field | samples in box | batch | images/s (median; min-max) | peak MB "
-        "| params (M) | device | torch |"
+        "| params (M) | device | torch | G+D step s (with R1) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in models:
         command = [
             sys.executable,
@@ -119,6 +150,7 @@ def main() -> None:
             str(args.repeats),
             "--device",
             args.device,
+            *(["--train-step"] if args.train_step else []),
         ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
@@ -127,9 +159,16 @@ def main() -> None:
         print(
             f"| {r['model']} | {r['image']} | {r['feature_map']} | {r['field']} | {r['samples_in_box']} | {r['batch']} "
             f"| {r['images_per_s']:.1f} ({r['min_images_per_s']:.1f}-{r['max_images_per_s']:.1f}) | {r['peak_mb']:.0f} "
-            f"| {r['parameters_m']:.2f} | {r['device']} | {r['torch']} |",
+            f"| {r['parameters_m']:.2f} | {r['device']} | {r['torch']} "
+            f"| {_step_cell(r)} |",
             flush=True,
         )
+
+
+def _step_cell(result: dict) -> str:
+    if "step_s" not in result:
+        return "not measured"
+    return f"{result['step_s']:.2f} ({result['step_r1_s']:.2f})"
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The LightningDataModule that serves a folder or zip of real images for training.
 
-Order: on one device the loader shuffles with a standard ``RandomSampler`` whose ``torch.Generator`` is
-seeded by ``seed``: each epoch draws the next permutation from it, so the sequence of epochs is the same
-for the same seed, whatever ``num_workers``. A fresh loader (a restart from a checkpoint, or
-``reload_dataloaders_every_n_epochs``) starts that sequence again.
+Order: on one device the loader shuffles with an :class:`~giraffehd.data.resumable.EpochSampler`, whose
+permutation depends only on (``seed``, epoch), whatever ``num_workers``; the loader is a
+:class:`~giraffehd.data.resumable.ResumableDataLoader`, so a run resumed from a checkpoint, even
+mid-epoch, continues with exactly the batches an uninterrupted run would have seen.
 
 DDP: with ``use_distributed_sampler=True`` (Lightning's default) Lightning rebuilds the loader around its
 own ``DistributedSampler`` in place of the ``RandomSampler``: each rank reads a disjoint shard in an
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import lightning
 import torch
-from torch.utils.data import DataLoader, RandomSampler
 
 from giraffehd.data.image_dataset import ImageDataset
 from giraffehd.data.image_files import CropBox, DataError, check_images, check_resolution, find_images
+from giraffehd.data.resumable import EpochSampler, ResumableDataLoader
 
 
 class ImageDataModule(lightning.LightningDataModule):
@@ -85,7 +85,7 @@ class ImageDataModule(lightning.LightningDataModule):
             raise RuntimeError("ImageDataModule.set_epoch needs setup() first")
         self.dataset.set_epoch(epoch)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> ResumableDataLoader:
         if self.dataset is None:
             self.setup("fit")
         assert self.dataset is not None
@@ -94,12 +94,11 @@ class ImageDataModule(lightning.LightningDataModule):
         if per_device < self.batch_size:
             where = f" per device on {world_size} devices" if world_size > 1 else ""
             raise DataError(f"{self.path} has {per_device} images{where}, fewer than data.batch_size={self.batch_size}")
-        return DataLoader(
+        return ResumableDataLoader(
             self.dataset,
             batch_size=self.batch_size,
-            # Two generators: the order then depends on ``seed`` alone, not on how many worker seeds the
-            # loader draws (one per epoch without workers, one in all with persistent workers).
-            sampler=RandomSampler(self.dataset, generator=torch.Generator().manual_seed(self.seed)),
+            sampler=EpochSampler(len(self.dataset), seed=self.seed),
+            # Worker seeds from a generator of their own, so the order depends on ``seed`` alone.
             generator=torch.Generator().manual_seed(self.seed + 1),
             drop_last=True,
             num_workers=self.num_workers,

@@ -33,7 +33,25 @@ def _indices(batch: torch.Tensor) -> list[int]:
 
 def _epoch_orders(datamodule: ImageDataModule, epochs: int = 2) -> list[list[int]]:
     loader = datamodule.train_dataloader()
-    return [[i for batch in loader for i in _indices(batch)] for _ in range(epochs)]
+    orders = []
+    for epoch in range(epochs):
+        loader.sampler.set_epoch(epoch)  # what Lightning does at every epoch start
+        orders.append([i for batch in loader for i in _indices(batch)])
+    return orders
+
+
+def test_a_restored_loader_skips_the_batches_already_consumed(tmp_path):
+    path = _solid_images(tmp_path / "images")
+    loader = ImageDataModule(path, resolution=8, batch_size=2, num_workers=0, seed=3).train_dataloader()
+    full = [_indices(batch) for batch in loader]
+    iterator = iter(loader)
+    consumed = [_indices(next(iterator)) for _ in range(2)]
+    state = loader.state_dict()
+    assert state == {"consumed": 2}
+    restored = ImageDataModule(path, resolution=8, batch_size=2, num_workers=0, seed=3).train_dataloader()
+    restored.load_state_dict(state)
+    assert consumed + [_indices(batch) for batch in restored] == full
+    assert [_indices(batch) for batch in restored] == full  # the skip applies to one pass only
 
 
 @pytest.mark.parametrize("kind", ["folder", "zip"])

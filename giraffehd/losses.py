@@ -1,0 +1,107 @@
+"""Training losses: pure functions, tensors in, scalar tensors out.
+
+GAN losses follow StyleGAN2 (non-saturating logistic loss, R1 on real images). The mask losses follow
+GIRAFFE HD (AustinXY/GIRAFFEHD, ``train.py``); each docstring says what that code does and where ours differs.
+GIRAFFE HD's weights (per-dataset blocks of ``train.py``; every dataset sets the same except AFHQ's bbox 12):
+bbox containment 14, coverage 14 with min ratio 0.3, binarization 4, R1 gamma 10 every 16 steps. (Its argparse
+defaults, overridden by every dataset block, are bbox 10, coverage 10, min ratio 0.2, binarization 4.)
+
+Axis legend: B batch, C channels, H W height and width.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor
+
+# Weights of GIRAFFE HD's released training script (see the module docstring).
+BBOX_WEIGHT = 14.0
+COVERAGE_WEIGHT = 14.0
+COVERAGE_MIN_RATIO = 0.3
+BINARIZATION_WEIGHT = 4.0
+BBOX_PAD = 0.1
+
+
+def generator_loss(fake_logits: Float[Tensor, " B"]) -> Float[Tensor, ""]:
+    """Non-saturating generator loss: mean_b softplus(-D(G(z_b))) = mean_b -log sigmoid(D(G(z_b)))."""
+    return F.softplus(-fake_logits).mean()
+
+
+def discriminator_loss(real_logits: Float[Tensor, " B"], fake_logits: Float[Tensor, " B2"]) -> Float[Tensor, ""]:
+    """Logistic discriminator loss: mean softplus(D(fake)) + mean softplus(-D(real))."""
+    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+
+
+def r1_penalty(real_logits: Float[Tensor, " B"], real_images: Float[Tensor, "B C H W"]) -> Float[Tensor, ""]:
+    """R1: mean over the batch of |d D(x_b) / d x_b|^2, the squared gradient norm of each real logit.
+
+    ``real_images`` must require grad and ``real_logits`` must be computed from them. The gradient is taken
+    of ``real_logits.sum()`` (each logit depends only on its own image, up to minibatch-std coupling, as in
+    StyleGAN2) with ``create_graph=True``, so the penalty can be backpropagated into D. Not weighted: the
+    caller multiplies by gamma / 2, and by the lazy interval k when the penalty runs every k steps
+    (StyleGAN2 and GIRAFFE HD: ``gamma / 2 * r1 * k``, gamma 10, k 16).
+    """
+    (gradient,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
+    return gradient.square().flatten(1).sum(dim=1).mean()
+
+
+def mask_outside_box_loss(mask: Float[Tensor, "B 1 H W"], box_mask: Float[Tensor, "B 1 H W"]) -> Float[Tensor, ""]:
+    """Foreground mask outside the object's projected box: mean over batch and pixels of mask * (1 - box_mask).
+
+    Zero when the mask lies inside the box; at most 1 (a full mask with an empty box). GIRAFFE HD computes
+    exactly ``mean((1 - bbox) * mask)``, but its ``bbox`` is the soft silhouette of the padded 3D box,
+    volume-rendered at the feature resolution (density 100 inside [-1 - pad, 1 + pad]^3 of the box frame)
+    and bilinearly upsampled to the image, with the pad ramped linearly from 0 to 0.1 over the first 10k
+    steps. Ours takes any box mask; :func:`giraffehd.rendering.box_projection.projected_box_mask` gives the
+    axis-aligned rectangle around the projected corners, which contains that silhouette, so it is looser.
+    """
+    return (mask * (1.0 - box_mask)).mean()
+
+
+def mask_coverage_loss(
+    mask: Float[Tensor, "B 1 H W"], box_mask: Float[Tensor, "B 1 H W"] | None, min_ratio: float = COVERAGE_MIN_RATIO
+) -> Float[Tensor, ""]:
+    """Hinge on the mean foreground coverage: relu(min_ratio - mean_b coverage_b).
+
+    coverage_b = sum(mask_b * region_b) / sum(region_b), the fraction of the region the mask covers, with
+    region_b the box mask, or the whole image when ``box_mask`` is None. The hinge acts on the batch mean,
+    so single images may stay below the ratio. Images with an empty region (no object in view) are left out;
+    with none left the loss is 0.
+
+    GIRAFFE HD: ``relu(min_ratio - mean(mask))`` with min ratio 0.3, i.e. the fraction of the whole IMAGE
+    averaged over the batch; that is this function with ``box_mask=None``. Measuring against the box instead
+    suits scenes whose objects fill only part of the frame, where 30% of the image would push the mask out of
+    the box and fight :func:`mask_outside_box_loss`.
+    """
+    if not 0.0 <= min_ratio <= 1.0:
+        raise ValueError(f"min_ratio must be in [0, 1], got {min_ratio}")
+    region = torch.ones_like(mask) if box_mask is None else box_mask
+    area = region.sum(dim=(1, 2, 3))
+    valid = area > 0
+    coverage = (mask * region).sum(dim=(1, 2, 3)) / area.clamp(min=torch.finfo(mask.dtype).tiny)
+    mean_coverage = (coverage * valid).sum() / valid.sum().clamp(min=1)
+    return F.relu(min_ratio - mean_coverage) * valid.any()
+
+
+def mask_binarization_loss(mask: Float[Tensor, "B 1 H W"]) -> Float[Tensor, ""]:
+    """Push the mask towards 0 or 1: mean of min(mask, 1 - mask); 0 for a binary mask, 0.5 at mask = 0.5.
+
+    Same as GIRAFFE HD's ``binarization_loss`` (``torch.min(1 - mask, mask).mean()``, weight 4).
+    """
+    return torch.minimum(mask, 1.0 - mask).mean()
+
+
+def nonfinite_check(values: dict[str, Tensor | float]) -> str | None:
+    """The name of the first value with a NaN or infinite entry, or None when all are finite.
+
+    Meant for stopping a run with a message naming the loss that diverged.
+    """
+    for name, value in values.items():
+        if isinstance(value, Tensor):
+            if not bool(torch.isfinite(value.detach()).all()):
+                return name
+        elif not math.isfinite(value):
+            return name
+    return None

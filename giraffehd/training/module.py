@@ -1,0 +1,191 @@
+"""The LightningModule: orchestrates the G step, the D step with lazy R1, and the EMA generator.
+
+Networks, the scene prior and partial optimizers come in ready-built (the entry point instantiates them
+from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. Optimization is manual:
+
+1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
+   GIRAFFE HD's mask losses against the objects' projected boxes.
+2. D step: real images against new fakes; every ``r1_interval`` steps the R1 penalty on reals,
+   weighted gamma / 2 * interval (lazy regularization).
+3. EMA of the generator.
+
+All training randomness (scenes, stratified samples, noise, style mixing) comes from a
+``torch.Generator`` seeded by (seed, step, rank), so a resumed run draws exactly what an uninterrupted
+one would. ``global_step`` counts G+D steps: the D optimizer is stepped directly, not through Lightning,
+so it does not advance the step counter a second time.
+"""
+
+import copy
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import lightning
+import torch
+from torch import Tensor
+
+from giraffehd.generator import Generator
+from giraffehd.losses import (
+    discriminator_loss,
+    generator_loss,
+    mask_binarization_loss,
+    mask_coverage_loss,
+    mask_outside_box_loss,
+    nonfinite_check,
+    r1_penalty,
+)
+from giraffehd.networks.discriminator import Discriminator
+from giraffehd.rendering.box_projection import projected_box_mask
+from giraffehd.scene import SceneParameters, ScenePrior
+from giraffehd.training.ema import update_ema
+
+CHECKPOINT_VERSION = 1
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or Inf; training stops and the last checkpoint stays as it was."""
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """Weights of the training losses (GIRAFFE HD's defaults)."""
+
+    r1_gamma: float = 10.0
+    r1_interval: int = 16  # steps between R1 penalties (lazy regularization); 0 disables R1
+    mask_box_weight: float = 14.0  # mask outside the object's projected box
+    mask_box_pad: float = 0.1  # the box is padded by this fraction of its size
+    mask_coverage_weight: float = 14.0
+    mask_min_coverage: float = 0.3
+    mask_binarization_weight: float = 4.0
+
+
+class GiraffeHDModule(lightning.LightningModule):
+    def __init__(
+        self,
+        generator: Generator,
+        discriminator: Discriminator,
+        prior: ScenePrior,
+        g_optimizer: partial,
+        d_optimizer: partial,
+        losses: LossSettings = LossSettings(),
+        ema_decay: float = 0.9978,
+        style_mixing_prob: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator = generator
+        self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
+        self.discriminator = discriminator
+        self.prior = prior
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.losses = losses
+        self.ema_decay = ema_decay
+        self.style_mixing_prob = style_mixing_prob
+        self.seed = seed
+        self._last_step_time: float | None = None
+
+    def configure_optimizers(self):
+        return [self.g_optimizer(self.generator.parameters()), self.d_optimizer(self.discriminator.parameters())]
+
+    def step_generator(self, step: int) -> torch.Generator:
+        """The source of all training randomness of one step (seeded by seed, step and rank)."""
+        rank = self.trainer.global_rank if self._trainer is not None else 0
+        return torch.Generator(self.device).manual_seed((self.seed * 1_000_003 + step) * 1_009 + rank)
+
+    def on_train_epoch_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "set_epoch"):
+            datamodule.set_epoch(self.current_epoch)  # seeded flips per epoch
+
+    def training_step(self, real: Tensor, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        self.train_step(real, opt_g, opt_d, self.global_step)
+
+    def _backward(self, loss: Tensor) -> None:
+        if self._trainer is not None:
+            self.manual_backward(loss)
+        else:  # outside a Trainer (benchmarks)
+            loss.backward()
+
+    def train_step(self, real: Tensor, opt_g, opt_d, step: int) -> dict[str, Tensor]:
+        """One G step, one D step (with R1 when due) and the EMA update; returns the losses."""
+        rng = self.step_generator(step)
+        batch = real.shape[0]
+        render = partial(self.generator, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob)
+
+        # G step.
+        self.generator.requires_grad_(True)
+        self.discriminator.requires_grad_(False)
+        scene = self.prior.sample(batch, rng, self.device)
+        out = render(scene, generator=rng)
+        g_adv = generator_loss(self.discriminator(out.image))
+        box = projected_box_mask(scene, out.mask.shape[-1], pad=self.losses.mask_box_pad)
+        mask_box = mask_outside_box_loss(out.mask, box)
+        mask_coverage = mask_coverage_loss(out.mask, box, self.losses.mask_min_coverage)
+        mask_binary = mask_binarization_loss(out.mask)
+        g_total = (
+            g_adv
+            + self.losses.mask_box_weight * mask_box
+            + self.losses.mask_coverage_weight * mask_coverage
+            + self.losses.mask_binarization_weight * mask_binary
+        )
+        self._stop_if_not_finite(step, {"g_loss": g_total})
+        opt_g.zero_grad(set_to_none=True)
+        self._backward(g_total)
+        opt_g.step()
+
+        # D step, with lazy R1.
+        self.generator.requires_grad_(False)
+        self.discriminator.requires_grad_(True)
+        with torch.no_grad():
+            fake = render(self.prior.sample(batch, rng, self.device), generator=rng).image
+        interval = self.losses.r1_interval
+        do_r1 = interval > 0 and self.losses.r1_gamma > 0 and step % interval == 0
+        real = real.detach().requires_grad_(do_r1)
+        real_logits = self.discriminator(real)
+        d_adv = discriminator_loss(real_logits, self.discriminator(fake))
+        d_total = d_adv
+        values = {"g_loss": g_adv, "d_loss": d_adv}
+        if do_r1:
+            r1 = r1_penalty(real_logits, real)
+            d_total = d_total + r1 * (self.losses.r1_gamma / 2 * interval)
+            values["r1"] = r1
+        self._stop_if_not_finite(step, values)
+        opt_d.zero_grad(set_to_none=True)
+        self._backward(d_total)
+        getattr(opt_d, "optimizer", opt_d).step()  # the raw optimizer: global_step counts G+D steps once
+        self.generator.requires_grad_(True)
+
+        update_ema(self.generator_ema, self.generator, self.ema_decay)
+        if self._trainer is not None:
+            self._log_step(values, mask_box, mask_coverage, mask_binary, real_logits, batch)
+        return values
+
+    def _stop_if_not_finite(self, step: int, values: dict[str, Tensor]) -> None:
+        bad = nonfinite_check(values)
+        if bad is not None:
+            raise NonFiniteLossError(
+                f"{bad} is not finite at step {step}; stopping (the last checkpoint is kept as it was)"
+            )
+
+    def _log_step(self, values, mask_box, mask_coverage, mask_binary, real_logits, batch) -> None:
+        logged = {f"train/{name}": value.detach() for name, value in values.items()}
+        logged["train/mask_outside_box"] = mask_box.detach()
+        logged["train/mask_coverage"] = mask_coverage.detach()
+        logged["train/mask_binarization"] = mask_binary.detach()
+        logged["train/real_logit"] = real_logits.detach().mean()
+        self.log_dict(logged, on_step=True, prog_bar=False, batch_size=batch)
+        now = time.perf_counter()
+        if self._last_step_time is not None:
+            images_per_s = batch * self.trainer.world_size / (now - self._last_step_time)
+            self.log("images_per_s", images_per_s, on_step=True, prog_bar=True, batch_size=batch)
+        self._last_step_time = now
+
+    @torch.no_grad()
+    def sample(self, scene: SceneParameters, truncation_psi: float = 1.0):
+        """Deterministic rendering with the EMA generator (for grids and evaluation)."""
+        return self.generator_ema(scene.to(self.device), truncation_psi=truncation_psi)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["giraffehd_version"] = CHECKPOINT_VERSION

@@ -1,0 +1,126 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from giraffehd.networks.discriminator import (
+    Discriminator,
+    DiscriminatorBlock,
+    EqualConv2d,
+    largest_divisor_at_most,
+    minibatch_stddev,
+)
+from giraffehd.networks.layers import scaled_lrelu
+
+SMALL = dict(channel_base=256, channel_max=32, channel_min=8)
+
+
+@pytest.mark.parametrize("resolution", [16, 32, 64, 128])
+def test_one_finite_logit_per_image(resolution):
+    d = Discriminator(resolution, **SMALL)
+    logits = d(torch.randn(3, 3, resolution, resolution))
+    assert logits.shape == (3,)
+    assert torch.isfinite(logits).all()
+    assert len(d.blocks) == int(math.log2(resolution)) - 2  # R -> 4
+
+
+def test_channels_follow_base_over_resolution_clamped():
+    d = Discriminator(64, channel_base=2048, channel_max=128, channel_min=16)
+    assert d.from_rgb.weight.shape[:2] == (32, 3)  # 2048 // 64
+    # blocks 64->32, 32->16, 16->8, 8->4: channels 32->64, 64->128, 128->128 (256 clamped), 128->128
+    assert [tuple(b.conv1.weight.shape[:2]) for b in d.blocks] == [(64, 32), (128, 64), (128, 128), (128, 128)]
+    assert d.final_linear.weight.shape == (128, 128 * 16)
+    assert Discriminator(16, channel_base=64, channel_max=128, channel_min=16).from_rgb.weight.shape[0] == 16
+
+
+@pytest.mark.parametrize("resolution", [8, 24, 100, 2048, 0])
+def test_invalid_resolution_is_named(resolution):
+    with pytest.raises(ValueError, match=f"resolution .*got {resolution}$"):
+        Discriminator(resolution)
+
+
+def test_wrong_image_shape_is_rejected():
+    d = Discriminator(32, **SMALL)
+    with pytest.raises(ValueError, match="images"):
+        d(torch.randn(2, 3, 16, 16))
+    with pytest.raises(ValueError, match="images"):
+        d(torch.randn(2, 1, 32, 32))
+
+
+def test_every_parameter_gets_a_finite_nonzero_gradient():
+    d = Discriminator(16, in_channels=4, **SMALL)
+    (d(torch.randn(4, 4, 16, 16)) * torch.randn(4)).sum().backward()
+    for name, parameter in d.named_parameters():
+        assert parameter.grad is not None, name
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
+
+
+def test_minibatch_std_couples_the_samples_of_a_group():
+    x = torch.randn(4, 3, 16, 16)
+    changed = x.clone()
+    changed[1] = torch.randn(3, 16, 16)
+    coupled = Discriminator(16, mbstd_group_size=4, **SMALL)
+    assert (coupled(x)[0] - coupled(changed)[0]).abs() > 1e-4
+    independent = Discriminator(16, mbstd_group_size=1, **SMALL)
+    torch.testing.assert_close(independent(x)[0], independent(changed)[0])
+    assert not torch.allclose(independent(x)[1], independent(changed)[1])
+
+
+def test_minibatch_std_closed_form_and_strided_groups():
+    # Two samples, constant 0 and constant 2: std over the group is 1 everywhere.
+    x = torch.cat([torch.zeros(1, 2, 3, 3), torch.full((1, 2, 3, 3), 2.0)])
+    out = minibatch_stddev(x, group_size=4)
+    assert out.shape == (2, 3, 3, 3)
+    torch.testing.assert_close(out[:, :2], x)
+    torch.testing.assert_close(out[:, 2], torch.ones(2, 3, 3))
+    # Batch 6 with group size 4 uses groups of 3 (largest divisor), strided: {0, 2, 4} and {1, 3, 5}.
+    assert largest_divisor_at_most(6, 4) == 3 and largest_divisor_at_most(7, 4) == 1
+    y = torch.randn(6, 2, 4, 4)
+    changed = y.clone()
+    changed[1] += 5.0 * torch.randn(2, 4, 4)
+    before, after = minibatch_stddev(y, 4)[:, -1, 0, 0], minibatch_stddev(changed, 4)[:, -1, 0, 0]
+    torch.testing.assert_close(before[0::2], after[0::2])
+    assert torch.all((before[1::2] - after[1::2]).abs() > 1e-3)
+
+
+def test_odd_batch_runs():
+    assert Discriminator(16, **SMALL)(torch.randn(5, 3, 16, 16)).shape == (5,)
+
+
+def test_equalized_lr_stores_unit_scale_weights_and_zero_biases():
+    d = Discriminator(64, channel_base=4096, channel_max=128)
+    for name, parameter in d.named_parameters():
+        if name.endswith("weight") and parameter.numel() >= 1000:
+            assert parameter.mean().abs() < 0.1, name
+            assert parameter.std().item() == pytest.approx(1.0, abs=0.1), name
+        elif name.endswith("bias"):
+            assert torch.all(parameter == 0), name
+
+
+def test_equal_conv_keeps_unit_variance_and_downsamples_by_box_filter():
+    conv = EqualConv2d(64, 32, 3)
+    with torch.no_grad():
+        out = conv(torch.randn(8, 64, 16, 16))[:, :, 1:-1, 1:-1]  # zero padding lowers the border variance
+    assert out.var().item() == pytest.approx(1.0, abs=0.1)
+    down = EqualConv2d(5, 4, 3, downsample=True)
+    x = torch.randn(2, 5, 8, 8)
+    expected = F.conv2d(F.avg_pool2d(x, 2), down.weight / math.sqrt(5 * 9), down.bias, padding=1)
+    torch.testing.assert_close(down(x), expected)
+    assert EqualConv2d(5, 4, 1, bias=False).bias is None
+
+
+def test_residual_block_sums_main_path_and_skip_scaled_by_inverse_sqrt2():
+    block = DiscriminatorBlock(4, 6)
+    with torch.no_grad():
+        block.conv0.bias.normal_()
+        block.conv1.bias.normal_()
+    x = torch.randn(2, 4, 8, 8)
+    pooled = F.avg_pool2d(x, 2)
+    h = scaled_lrelu(F.conv2d(x, block.conv0.weight / 6.0, block.conv0.bias, padding=1))  # fan-in 4 * 9
+    main = scaled_lrelu(F.conv2d(F.avg_pool2d(h, 2), block.conv1.weight / 6.0, block.conv1.bias, padding=1))
+    skip = F.conv2d(pooled, block.skip.weight / 2.0)  # fan-in 4, no bias
+    out = block(x)
+    assert out.shape == (2, 6, 4, 4)
+    torch.testing.assert_close(out, (main + skip) / math.sqrt(2.0))

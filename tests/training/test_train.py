@@ -1,0 +1,180 @@
+"""Training end to end on CPU with the tiny model: presets, a short run, resume, NaN, bad configs, DDP."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
+from giraffehd.scene import ScenePrior
+from giraffehd.train import CONF_DIR, build_module, check_config, train
+from giraffehd.training import module as module_file
+from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
+from giraffehd.training.module import NonFiniteLossError
+
+EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    """24 synthetic cars at 32 px."""
+    root = tmp_path_factory.mktemp("data") / "cars"
+    prior = ScenePrior(z_dim=1, elevation_deg=[10, 30], scale=[[0.2, 0.2]] * 3, translation=[[0, 0]] * 3)
+    synthesize(root, prior, SyntheticSpec(["car"], {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}), 24, 32)
+    return root / "images"
+
+
+def _config(images: Path, run_dir: Path, *overrides: str):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(
+            "train",
+            [
+                "model=tiny",
+                f"data.path={images}",
+                "data.resolution=32",
+                "data.batch_size=4",
+                "data.num_workers=0",
+                f"run_dir={run_dir}",
+                "discriminator.channel_base=256",
+                "discriminator.channel_max=16",
+                "trainer.max_steps=4",
+                "trainer.log_every_n_steps=1",
+                "+trainer.enable_progress_bar=false",
+                "training.losses.r1_interval=2",
+                "checkpoint.every_n_steps=2",
+                "samples.every_n_steps=2",
+                "samples.num_samples=4",
+                *overrides,
+            ],
+        )
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_and_instantiates(experiment):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent"])
+    prior = check_config(cfg)
+    if cfg.model.image_resolution > 256:  # building the 1024 px model takes seconds; check its sizes only
+        assert cfg.discriminator.resolution == cfg.model.image_resolution
+        return
+    module = build_module(cfg, prior)
+    assert module.generator.image_resolution == cfg.data.resolution
+    instantiate(cfg.data)  # the data module builds (it reads nothing until setup)
+
+
+def test_a_short_run_writes_checkpoint_config_and_samples(images, tmp_path):
+    run_dir = train(_config(images, tmp_path / "run"))
+    checkpoint = load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")
+    assert checkpoint["global_step"] == 4
+    assert (run_dir / "config.yaml").is_file() and OmegaConf.load(run_dir / "config.yaml").model.image_resolution == 32
+    assert sorted(p.name for p in (run_dir / "samples").glob("*.png"))[-1] == "step_0000004.png"
+    assert not list((run_dir / "checkpoints").glob("*.tmp"))
+    metrics = (run_dir / "logs" / "version_0" / "metrics.csv").read_text()
+    assert "train/d_loss" in metrics and "train/r1" in metrics
+
+
+def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")["state_dict"]
+
+
+def test_resume_matches_an_uninterrupted_run(images, tmp_path):
+    straight = train(_config(images, tmp_path / "straight"))
+    train(_config(images, tmp_path / "split", "trainer.max_steps=2"))
+    resumed = train(_config(images, tmp_path / "split"))  # resume=auto picks up last.ckpt at step 2
+    a, b = _parameters(straight), _parameters(resumed)
+    assert load_checkpoint_file(resumed / "checkpoints" / "last.ckpt")["global_step"] == 4
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert any(key.startswith("generator_ema.") for key in a)
+
+
+def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tmp_path, monkeypatch):
+    run_dir = train(_config(images, tmp_path / "run", "trainer.max_steps=2"))
+    before = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
+    calls, original = [], module_file.generator_loss
+
+    def diverging(fake_logits):  # the G loss turns NaN on the second step after resuming (step 3)
+        calls.append(1)
+        loss = original(fake_logits)
+        return loss * float("nan") if len(calls) == 2 else loss
+
+    monkeypatch.setattr(module_file, "generator_loss", diverging)
+    with pytest.raises(NonFiniteLossError, match="g_loss is not finite at step 3"):
+        train(_config(images, tmp_path / "run", "trainer.max_steps=6", "checkpoint.every_n_steps=100"))
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("camera.elevation_deg=[30,10]", "camera.elevation_deg"),
+        ("camera.radius=[-1,-1]", "camera.radius"),
+        ("model.image_resolution=48", "model.image_resolution"),
+        ("model.feature_resolution=64", "model.feature_resolution"),
+        ("objects.num_objects=0", "objects.num_objects"),
+        ("data.resolution=64", "data.resolution"),
+    ],
+)
+def test_bad_configs_fail_before_training_naming_the_key(images, tmp_path, override, key):
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+        train(_config(images, tmp_path / "run", override))
+    assert not (tmp_path / "run").exists()
+
+
+def test_foreign_or_corrupt_checkpoints_are_refused(images, tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="bad.ckpt"):
+        train(_config(images, tmp_path / "run", f"resume={bad}"))
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1)}}, foreign)
+    with pytest.raises(CheckpointError, match="not written by giraffehd"):
+        train(_config(images, tmp_path / "run", f"resume={foreign}"))
+    other_model = train(_config(images, tmp_path / "other", "model.w_dim=16", "trainer.max_steps=1"))
+    with pytest.raises(CheckpointError, match="does not match this model"):
+        train(_config(images, tmp_path / "run", f"resume={other_model / 'checkpoints' / 'last.ckpt'}"))
+
+
+def test_unknown_preset_fails_with_a_message_naming_it(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "giraffehd.train", "experiment=nope", f"run_dir={tmp_path / 'x'}"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "experiment/nope" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_two_process_ddp_on_cpu_trains(images, tmp_path):
+    overrides = [
+        "model=tiny",
+        f"data.path={images}",
+        "data.resolution=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        f"run_dir={tmp_path / 'ddp'}",
+        "discriminator.channel_base=256",
+        "discriminator.channel_max=16",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_steps=2",
+        "+trainer.enable_progress_bar=false",
+        "checkpoint.every_n_steps=1",
+        "samples.every_n_steps=1",
+        "samples.num_samples=2",
+    ]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-m", "giraffehd.train", *overrides], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = load_checkpoint_file(tmp_path / "ddp" / "checkpoints" / "last.ckpt")
+    assert checkpoint["global_step"] == 2
