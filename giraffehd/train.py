@@ -154,6 +154,13 @@ def train(cfg: DictConfig) -> Path:
         enable_model_summary=False,
     )
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    # Periodic checkpoints stop at the last multiple of every_n_steps; keep the final state too (a run
+    # stopped by max_time, or a max_steps that is not a multiple).
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if trainer.global_step > 0 and (
+        not last.is_file() or load_checkpoint_file(last)["global_step"] != trainer.global_step
+    ):
+        trainer.save_checkpoint(last)
     return run_dir
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imageio.v3 as iio
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -77,6 +78,16 @@ def test_a_short_run_writes_checkpoint_config_and_samples(images, tmp_path):
     assert not list((run_dir / "checkpoints").glob("*.tmp"))
     metrics = (run_dir / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train/d_loss" in metrics and "train/r1" in metrics
+    # The stop-gap sweep script renders from the run folder: 2 seeds x 3 angles of 32 px, 2 px padding.
+    sweep = tmp_path / "sweep.png"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "rotation_sweep.py"
+    result = subprocess.run(
+        [sys.executable, str(script), str(run_dir), "--output", str(sweep), "--seeds", "2", "--steps", "3"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert iio.imread(sweep).shape == (2 * 34 + 2, 3 * 34 + 2, 3)
 
 
 def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:
