@@ -1,30 +1,10 @@
 import pytest
 import torch
+from conftest import TINY_GENERATOR as TINY
 
 from giraffehd.build import build_generator
 from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
 from giraffehd.scene import ScenePrior
-
-TINY = dict(
-    z_dim=8,
-    w_dim=16,
-    mapping_layers=2,
-    feature_dim=8,
-    object_hidden_dim=16,
-    object_num_layers=3,
-    object_skip_layer=1,
-    object_num_frequencies=3,
-    background_feature_dim=8,
-    background_hidden_dim=16,
-    background_num_layers=2,
-    background_num_frequencies=2,
-    num_object_samples=6,
-    num_background_samples=3,
-    channel_base=256,
-    channel_max=16,
-    channel_min=8,
-    refinement_channels=8,
-)
 
 
 def _generator(image_resolution=32, feature_resolution=8, seed=0, **overrides):
