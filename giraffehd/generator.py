@@ -131,13 +131,15 @@ class Generator(nn.Module):
         if truncation_psi != 1.0 and not bool(self.w_avg_ready):
             raise ValueError("truncation_psi != 1 needs the average style: call update_w_avg() first")
 
+        def styles(z: Tensor, mapping: MappingNetwork, w_avg: Tensor) -> Tensor:
+            w = mapping(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+            return w if truncation_psi == 1.0 else truncate(w, w_avg, truncation_psi)
+
         def shape(z: Tensor) -> Tensor:
-            w = self.mapping_shape(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
-            return w if truncation_psi == 1.0 else truncate(w, self.w_avg_shape, truncation_psi)
+            return styles(z, self.mapping_shape, self.w_avg_shape)
 
         def appearance(z: Tensor) -> Tensor:
-            w = self.mapping_appearance(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
-            return w if truncation_psi == 1.0 else truncate(w, self.w_avg_appearance, truncation_psi)
+            return styles(z, self.mapping_appearance, self.w_avg_appearance)
 
         return Styles(
             object_shape=shape(scene.object_shape),

@@ -34,7 +34,8 @@ def compose_synth_config(overrides: list[str]):
         cfg = compose("synth", overrides)
     if "synthetic" not in cfg:
         raise ValueError(
-            f"data={cfg.get('data', {}).get('path', '?')} is not a synthetic preset (no synthetic: section)"
+            "this data preset is not a synthetic preset (no synthetic: section); "
+            "use data=synthetic_car or data=synthetic_clevr"
         )
     return cfg
 
