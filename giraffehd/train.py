@@ -102,7 +102,14 @@ def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
         ema_decay=cfg.training.ema_decay,
         style_mixing_prob=cfg.training.style_mixing_prob,
         seed=cfg.seed,
+        model_config=stored_config(cfg),
     )
+
+
+def stored_config(cfg: DictConfig) -> dict:
+    """The resolved groups a checkpoint carries so that it can be rebuilt and rendered on its own."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    return {"model": plain["model"], "camera": plain["camera"], "objects": plain["objects"], "seed": plain["seed"]}
 
 
 def make_logger(run_dir: Path):

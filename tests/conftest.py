@@ -48,3 +48,59 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory):
+    """24 synthetic cars at 32 px (images/, masks/ and labels.json under the returned folder's parent)."""
+    from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
+    from giraffehd.scene import ScenePrior
+
+    root = tmp_path_factory.mktemp("data") / "cars"
+    prior = ScenePrior(z_dim=1, elevation_deg=[10, 30], scale=[[0.2, 0.2]] * 3, translation=[[0, 0]] * 3)
+    synthesize(root, prior, SyntheticSpec(["car"], {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}), 24, 32)
+    return root / "images"
+
+
+def _tiny_train_config(images, run_dir, *overrides: str):
+    """conf/train.yaml composed for a 4-step CPU run of the tiny model on ``images`` (32 px)."""
+    from hydra import compose, initialize_config_dir
+
+    from giraffehd.train import CONF_DIR
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(
+            "train",
+            [
+                "model=tiny",
+                f"data.path={images}",
+                "data.resolution=32",
+                "data.batch_size=4",
+                "data.num_workers=0",
+                f"run_dir={run_dir}",
+                "discriminator.channel_base=256",
+                "discriminator.channel_max=16",
+                "trainer.max_steps=4",
+                "trainer.log_every_n_steps=1",
+                "+trainer.enable_progress_bar=false",
+                "training.losses.r1_interval=2",
+                "checkpoint.every_n_steps=2",
+                "samples.every_n_steps=2",
+                "samples.num_samples=4",
+                *overrides,
+            ],
+        )
+
+
+@pytest.fixture(scope="session")
+def tiny_train_config():
+    """``tiny_train_config(images, run_dir, *overrides)``: a composed config for a 4-step tiny CPU run."""
+    return _tiny_train_config
+
+
+@pytest.fixture(scope="session")
+def tiny_run(images, tmp_path_factory):
+    """A run folder trained for 4 steps (tiny model, 32 px); treat it as read-only."""
+    from giraffehd.train import train
+
+    return train(_tiny_train_config(images, tmp_path_factory.mktemp("tiny_run") / "run"))

@@ -71,6 +71,7 @@ class GiraffeHDModule(lightning.LightningModule):
         ema_decay: float = 0.9978,
         style_mixing_prob: float = 0.5,
         seed: int = 0,
+        model_config: dict | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -83,6 +84,7 @@ class GiraffeHDModule(lightning.LightningModule):
         self.ema_decay = ema_decay
         self.style_mixing_prob = style_mixing_prob
         self.seed = seed
+        self.model_config = model_config  # stored in checkpoints: what giraffehd.model_io needs to rebuild
         self._last_step_time: float | None = None
 
     def configure_optimizers(self):
@@ -189,3 +191,5 @@ class GiraffeHDModule(lightning.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["giraffehd_version"] = CHECKPOINT_VERSION
+        if self.model_config is not None:
+            checkpoint["giraffehd_config"] = self.model_config

@@ -12,48 +12,12 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-from giraffehd.scene import ScenePrior
 from giraffehd.train import CONF_DIR, build_module, check_config, train
 from giraffehd.training import module as module_file
 from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
 from giraffehd.training.module import NonFiniteLossError
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    """24 synthetic cars at 32 px."""
-    root = tmp_path_factory.mktemp("data") / "cars"
-    prior = ScenePrior(z_dim=1, elevation_deg=[10, 30], scale=[[0.2, 0.2]] * 3, translation=[[0, 0]] * 3)
-    synthesize(root, prior, SyntheticSpec(["car"], {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}), 24, 32)
-    return root / "images"
-
-
-def _config(images: Path, run_dir: Path, *overrides: str):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(
-            "train",
-            [
-                "model=tiny",
-                f"data.path={images}",
-                "data.resolution=32",
-                "data.batch_size=4",
-                "data.num_workers=0",
-                f"run_dir={run_dir}",
-                "discriminator.channel_base=256",
-                "discriminator.channel_max=16",
-                "trainer.max_steps=4",
-                "trainer.log_every_n_steps=1",
-                "+trainer.enable_progress_bar=false",
-                "training.losses.r1_interval=2",
-                "checkpoint.every_n_steps=2",
-                "samples.every_n_steps=2",
-                "samples.num_samples=4",
-                *overrides,
-            ],
-        )
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -69,8 +33,8 @@ def test_every_experiment_composes_and_instantiates(experiment):
     instantiate(cfg.data)  # the data module builds (it reads nothing until setup)
 
 
-def test_a_short_run_writes_checkpoint_config_and_samples(images, tmp_path):
-    run_dir = train(_config(images, tmp_path / "run"))
+def test_a_short_run_writes_checkpoint_config_and_samples(images, tiny_train_config, tmp_path):
+    run_dir = train(tiny_train_config(images, tmp_path / "run"))
     checkpoint = load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")
     assert checkpoint["global_step"] == 4
     assert (run_dir / "config.yaml").is_file() and OmegaConf.load(run_dir / "config.yaml").model.image_resolution == 32
@@ -94,10 +58,10 @@ def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:
     return load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")["state_dict"]
 
 
-def test_resume_matches_an_uninterrupted_run(images, tmp_path):
-    straight = train(_config(images, tmp_path / "straight"))
-    train(_config(images, tmp_path / "split", "trainer.max_steps=2"))
-    resumed = train(_config(images, tmp_path / "split"))  # resume=auto picks up last.ckpt at step 2
+def test_resume_matches_an_uninterrupted_run(images, tiny_train_config, tmp_path):
+    straight = train(tiny_train_config(images, tmp_path / "straight"))
+    train(tiny_train_config(images, tmp_path / "split", "trainer.max_steps=2"))
+    resumed = train(tiny_train_config(images, tmp_path / "split"))  # resume=auto picks up last.ckpt at step 2
     a, b = _parameters(straight), _parameters(resumed)
     assert load_checkpoint_file(resumed / "checkpoints" / "last.ckpt")["global_step"] == 4
     assert a.keys() == b.keys()
@@ -106,8 +70,8 @@ def test_resume_matches_an_uninterrupted_run(images, tmp_path):
     assert any(key.startswith("generator_ema.") for key in a)
 
 
-def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tmp_path, monkeypatch):
-    run_dir = train(_config(images, tmp_path / "run", "trainer.max_steps=2"))
+def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tiny_train_config, tmp_path, monkeypatch):
+    run_dir = train(tiny_train_config(images, tmp_path / "run", "trainer.max_steps=2"))
     before = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
     calls, original = [], module_file.generator_loss
 
@@ -118,7 +82,7 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tmp
 
     monkeypatch.setattr(module_file, "generator_loss", diverging)
     with pytest.raises(NonFiniteLossError, match="g_loss is not finite at step 3"):
-        train(_config(images, tmp_path / "run", "trainer.max_steps=6", "checkpoint.every_n_steps=100"))
+        train(tiny_train_config(images, tmp_path / "run", "trainer.max_steps=6", "checkpoint.every_n_steps=100"))
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
 
 
@@ -133,24 +97,24 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tmp
         ("data.resolution=64", "data.resolution"),
     ],
 )
-def test_bad_configs_fail_before_training_naming_the_key(images, tmp_path, override, key):
+def test_bad_configs_fail_before_training_naming_the_key(images, tiny_train_config, tmp_path, override, key):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
-        train(_config(images, tmp_path / "run", override))
+        train(tiny_train_config(images, tmp_path / "run", override))
     assert not (tmp_path / "run").exists()
 
 
-def test_foreign_or_corrupt_checkpoints_are_refused(images, tmp_path):
+def test_foreign_or_corrupt_checkpoints_are_refused(images, tiny_train_config, tmp_path):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="bad.ckpt"):
-        train(_config(images, tmp_path / "run", f"resume={bad}"))
+        train(tiny_train_config(images, tmp_path / "run", f"resume={bad}"))
     foreign = tmp_path / "foreign.ckpt"
     torch.save({"state_dict": {"w": torch.zeros(1)}}, foreign)
     with pytest.raises(CheckpointError, match="not written by giraffehd"):
-        train(_config(images, tmp_path / "run", f"resume={foreign}"))
-    other_model = train(_config(images, tmp_path / "other", "model.w_dim=16", "trainer.max_steps=1"))
+        train(tiny_train_config(images, tmp_path / "run", f"resume={foreign}"))
+    other_model = train(tiny_train_config(images, tmp_path / "other", "model.w_dim=16", "trainer.max_steps=1"))
     with pytest.raises(CheckpointError, match="does not match this model"):
-        train(_config(images, tmp_path / "run", f"resume={other_model / 'checkpoints' / 'last.ckpt'}"))
+        train(tiny_train_config(images, tmp_path / "run", f"resume={other_model / 'checkpoints' / 'last.ckpt'}"))
 
 
 def test_unknown_preset_fails_with_a_message_naming_it(tmp_path):
@@ -163,7 +127,7 @@ def test_unknown_preset_fails_with_a_message_naming_it(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_two_process_ddp_on_cpu_trains(images, tmp_path):
+def test_two_process_ddp_on_cpu_trains(images, tiny_train_config, tmp_path):
     overrides = [
         "model=tiny",
         f"data.path={images}",

@@ -1,0 +1,120 @@
+"""Load a trained generator (the EMA copy) with the scene prior it was trained under.
+
+    from giraffehd.model_io import load_model
+    model = load_model("runs/demo")                      # a run folder: its checkpoints/last.ckpt
+    model = load_model("runs/demo/checkpoints/last.ckpt")
+    model = load_model("models/demo_car_64.pt")          # an exported model (export_model)
+
+A training checkpoint carries the resolved model, camera and objects groups (``giraffehd_config``);
+checkpoints written before that are read with the run folder's ``config.yaml``. An exported model holds
+only the EMA generator's weights and that config, a few MB instead of the whole training state.
+Every failure is a one-line :class:`~giraffehd.training.checkpoint_io.CheckpointError` naming the file.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from giraffehd.generator import Generator
+from giraffehd.scene import ScenePrior
+from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
+
+EXPORT_FORMAT = "giraffehd-generator-1"
+_EMA_PREFIX = "generator_ema."
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    generator: Generator  # the EMA generator, in eval mode, truncation average ready
+    prior: ScenePrior  # the training prior (camera and objects groups)
+    config: dict  # {"model": ..., "camera": ..., "objects": ..., "seed": ...}, plain and resolved
+    step: int  # training step (G+D steps) of the weights
+    path: Path  # the file read
+
+
+def _checkpoint_file(path: Path) -> Path:
+    if path.is_dir():
+        last = path / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise CheckpointError(f"{path} is a folder without checkpoints/last.ckpt (not a giraffehd run folder?)")
+        return last
+    return path
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict, int]:
+    """(EMA generator state, config, step) from a training checkpoint or an exported model."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {' '.join(str(error).split())[:200]}") from None
+    if isinstance(raw, dict) and raw.get("format") == EXPORT_FORMAT:
+        return raw["generator"], raw["config"], int(raw["step"])
+    checkpoint = load_checkpoint_file(path)  # names a foreign or old file clearly
+    state = {k[len(_EMA_PREFIX) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(_EMA_PREFIX)}
+    if not state:
+        raise CheckpointError(f"{path} holds no EMA generator (generator_ema.*)")
+    config = checkpoint.get("giraffehd_config")
+    if config is None:  # written before checkpoints carried their config: the run folder's config.yaml
+        run_config = path.parent.parent / "config.yaml"
+        if not run_config.is_file():
+            raise CheckpointError(f"{path} carries no config and there is no {run_config} beside it")
+        plain = OmegaConf.to_container(OmegaConf.load(run_config), resolve=True)
+        config = {key: plain[key] for key in ("model", "camera", "objects", "seed")}
+    return state, config, int(checkpoint.get("global_step", 0))
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Rebuild the EMA generator and its prior from a run folder, a checkpoint or an exported model."""
+    file = _checkpoint_file(Path(path))
+    state, config, step = _read(file)
+    try:
+        generator = instantiate(OmegaConf.create(config["model"]))
+    except Exception as error:
+        reason = " ".join(str(error).split())[:200]
+        raise CheckpointError(f"{file}: its model config cannot be built: {reason}") from None
+    expected = generator.state_dict()
+    for key in sorted(expected.keys() | state.keys()):
+        if key not in state or key not in expected:
+            where = "missing from the file" if key not in state else "not in the model"
+            raise CheckpointError(f"{file} does not match its model config: {key} is {where}")
+        if tuple(state[key].shape) != tuple(expected[key].shape):
+            raise CheckpointError(
+                f"{file} does not match its model config: {key} is {tuple(state[key].shape)} in the file, "
+                f"{tuple(expected[key].shape)} in the model"
+            )
+    generator.load_state_dict(state)
+    generator.eval().requires_grad_(False)
+    if not bool(generator.w_avg_ready):
+        generator.update_w_avg(10_000, torch.Generator().manual_seed(0))
+    prior = ScenePrior.from_groups(config["camera"], config["objects"], z_dim=config["model"]["z_dim"])
+    return LoadedModel(generator.to(device), prior, config, step, file)
+
+
+def export_model(source: str | Path, destination: str | Path) -> Path:
+    """Write the EMA generator's weights and config alone (atomically); returns the file written."""
+    model = load_model(source)
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    payload: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "generator": {k: v.detach().cpu().clone() for k, v in model.generator.state_dict().items()},
+        "config": model.config,
+        "step": model.step,
+    }
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            torch.save(payload, file)
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return destination

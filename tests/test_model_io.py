@@ -1,0 +1,69 @@
+"""Loading a trained generator from a run folder, a checkpoint or an exported model; clear refusals."""
+
+import pytest
+import torch
+
+from giraffehd.model_io import export_model, load_model
+from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
+
+
+def _render(model):
+    scene = model.prior.sample(2, torch.Generator().manual_seed(3))
+    return model.generator(scene).image
+
+
+def test_run_folder_checkpoint_and_export_load_the_same_ema_generator(tiny_run, tmp_path):
+    checkpoint = load_checkpoint_file(tiny_run / "checkpoints" / "last.ckpt")
+    assert checkpoint["giraffehd_config"]["model"]["image_resolution"] == 32
+    from_folder = load_model(tiny_run)
+    from_file = load_model(tiny_run / "checkpoints" / "last.ckpt")
+    exported = load_model(export_model(tiny_run, tmp_path / "model.pt"))
+    assert from_folder.step == from_file.step == exported.step == 4
+    ema = {k[len("generator_ema.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("generator_ema.")}
+    for name, tensor in from_folder.generator.state_dict().items():
+        if not name.startswith("w_avg"):
+            torch.testing.assert_close(tensor, ema[name], rtol=0, atol=0)
+    image = _render(from_folder)
+    assert torch.equal(image, _render(exported))
+    assert from_folder.prior.elevation_deg == exported.prior.elevation_deg
+    assert not from_folder.generator.training and bool(from_folder.generator.w_avg_ready)
+    assert (tmp_path / "model.pt").stat().st_size < checkpoint_size(tiny_run)
+
+
+def checkpoint_size(run):
+    return (run / "checkpoints" / "last.ckpt").stat().st_size
+
+
+def test_a_checkpoint_without_stored_config_reads_the_run_folder_config(tiny_run, tmp_path):
+    run = tmp_path / "old_run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text((tiny_run / "config.yaml").read_text())
+    checkpoint = load_checkpoint_file(tiny_run / "checkpoints" / "last.ckpt")
+    del checkpoint["giraffehd_config"]
+    torch.save(checkpoint, run / "checkpoints" / "last.ckpt")
+    assert torch.equal(_render(load_model(run)), _render(load_model(tiny_run)))
+    (run / "config.yaml").unlink()
+    with pytest.raises(CheckpointError, match="carries no config"):
+        load_model(run)
+
+
+def test_bad_paths_and_foreign_files_fail_with_one_line_naming_them(tiny_run, tmp_path):
+    with pytest.raises(CheckpointError, match="not found: .*missing.ckpt"):
+        load_model(tmp_path / "missing.ckpt")
+    with pytest.raises(CheckpointError, match="without checkpoints/last.ckpt"):
+        load_model(tmp_path)
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint .*corrupt.ckpt"):
+        load_model(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {"weight": torch.zeros(1)}}, foreign)
+    with pytest.raises(CheckpointError, match="foreign.pt was not written by giraffehd"):
+        load_model(foreign)
+    checkpoint = load_checkpoint_file(tiny_run / "checkpoints" / "last.ckpt")
+    checkpoint["giraffehd_config"] = {**checkpoint["giraffehd_config"]}
+    checkpoint["giraffehd_config"]["model"] = {**checkpoint["giraffehd_config"]["model"], "w_dim": 24}
+    mismatched = tmp_path / "mismatched.ckpt"
+    torch.save(checkpoint, mismatched)
+    with pytest.raises(CheckpointError, match="mismatched.ckpt"):
+        load_model(mismatched)
