@@ -40,9 +40,11 @@ def build_generator(
     refinement_channels: int | None = 16,
     refinement_num_layers: int = 2,
     injection_index: int | None = None,
+    mask_residual: bool = True,
 ) -> Generator:
     """A generator with the given sizes. ``refinement_channels=None`` leaves out the refinement branch;
-    ``injection_index=None`` switches the foreground renderer from shape to appearance style halfway."""
+    ``injection_index=None`` switches the foreground renderer from shape to appearance style halfway;
+    ``mask_residual=False`` takes the mask from the 3D alpha alone."""
 
     def synthesis(in_channels: int, out_channels: int) -> SynthesisNetwork:
         return SynthesisNetwork(
@@ -79,7 +81,7 @@ def build_generator(
             num_frequencies=background_num_frequencies,
             box_half_size=None,
         ),
-        foreground_synthesis=synthesis(feature_dim, 4),
+        foreground_synthesis=synthesis(feature_dim, 4 if mask_residual else 3),
         background_synthesis=synthesis(background_feature_dim, 3),
         refinement=None
         if refinement_channels is None
@@ -88,4 +90,5 @@ def build_generator(
         num_background_samples=num_background_samples,
         background_depth_range=(float(background_depth_range[0]), float(background_depth_range[1])),
         injection_index=injection_index,
+        mask_residual=mask_residual,
     )

@@ -4,8 +4,12 @@ Data flow (../shared/DESIGN.md): codes -> mapping networks -> styles; camera -> 
 the low-resolution feature map; per object, samples only inside its box, the object field, and the
 objects merged per ray and volume-rendered to a foreground feature map, alpha and depth; the background
 field in its own pass; style-based 2D renderers upsample both; a refinement branch adds an RGB
-residual to the foreground; the mask starts from the upsampled 3D alpha; final image =
-fg * mask + bg * (1 - mask).
+residual to the foreground; the mask starts from the upsampled 3D alpha (plus, with ``mask_residual``,
+a residual logit from the foreground renderer); final image = fg * mask + bg * (1 - mask).
+
+Without the mask residual the silhouette comes from the 3D density alone, so the object fields must
+learn the object's shape: the small CPU demo needs that pressure (with a residual the 2D renderer can
+cut any silhouette out of a box full of density, and the rotation knob then turns a cube).
 
 Styles: the shape mapping network maps object and background shape codes, the appearance mapping
 network the appearance codes. Object fields are conditioned on their own shape style. The foreground
@@ -85,14 +89,18 @@ class Generator(nn.Module):
         num_background_samples: int = 4,
         background_depth_range: tuple[float, float] = (0.5, 6.0),
         injection_index: int | None = None,
+        mask_residual: bool = True,
     ) -> None:
         super().__init__()
         if foreground_synthesis.in_resolution != background_synthesis.in_resolution:
             raise ValueError("foreground and background synthesis must start from the same feature resolution")
         if foreground_synthesis.out_resolution != background_synthesis.out_resolution:
             raise ValueError("foreground and background synthesis must end at the same image resolution")
-        if foreground_synthesis.out_channels != 4:
-            raise ValueError("foreground synthesis must have 4 output channels (RGB and a mask residual)")
+        if foreground_synthesis.out_channels != 3 + int(mask_residual):
+            raise ValueError(
+                f"foreground synthesis must have {3 + int(mask_residual)} output channels "
+                f"(RGB{' and a mask residual' if mask_residual else ''})"
+            )
         near, far = background_depth_range
         if not 0 < near < far:
             raise ValueError(f"background_depth_range must satisfy 0 < near < far, got {background_depth_range}")
@@ -112,6 +120,7 @@ class Generator(nn.Module):
         self.num_background_samples = num_background_samples
         self.background_depth_range = (float(near), float(far))
         self.injection_index = injection_index
+        self.mask_residual = mask_residual
         self.feature_resolution = foreground_synthesis.in_resolution
         self.image_resolution = foreground_synthesis.out_resolution
         w_dim = mapping_shape.w_dim
@@ -175,13 +184,16 @@ class Generator(nn.Module):
         fg_features, fg_alpha = to_map(foreground.features), to_map(foreground.alpha[..., None])
         fg_ws = self._foreground_ws(scene, styles, style_mixing_prob, generator)
         fg_out = self.foreground_synthesis(fg_features, fg_ws, noise_mode, generator)
-        fg_rgb, mask_residual = fg_out[:, :3], fg_out[:, 3:]
+        fg_rgb = fg_out[:, :3]
         bg_ws = styles.background_appearance[:, None].expand(-1, self.background_synthesis.num_ws, -1)
         bg_rgb = self.background_synthesis(to_map(background_features), bg_ws, noise_mode, generator)
         if self.refinement is not None:
             fg_rgb = fg_rgb + self.refinement(fg_rgb, styles.background_appearance)
         alpha_up = nn.functional.interpolate(fg_alpha, size=self.image_resolution, mode="bilinear", align_corners=False)
-        mask = torch.sigmoid(torch.logit(alpha_up.clamp(_ALPHA_CLAMP, 1 - _ALPHA_CLAMP)) + mask_residual)
+        if self.mask_residual:
+            mask = torch.sigmoid(torch.logit(alpha_up.clamp(_ALPHA_CLAMP, 1 - _ALPHA_CLAMP)) + fg_out[:, 3:])
+        else:
+            mask = alpha_up
         return GeneratorOutput(
             image=composite_images(fg_rgb, bg_rgb, mask),
             foreground=fg_rgb,

@@ -148,3 +148,17 @@ def test_truncation_needs_the_average_style_and_psi_zero_collapses_codes():
     out = g(same_pose, truncation_psi=0.0)
     torch.testing.assert_close(out.image[0], out.image[1])
     assert not torch.allclose(g(same_pose).image[0], g(same_pose).image[1])
+
+
+def test_without_mask_residual_the_mask_is_the_upsampled_3d_alpha():
+    scene = _prior(1, elevation_deg=[10, 30]).sample(2, torch.Generator().manual_seed(0))
+    plain = _generator(mask_residual=False)
+    out = plain(scene)
+    assert plain.foreground_synthesis.out_channels == 3
+    upsampled = torch.nn.functional.interpolate(out.low_res_alpha, size=32, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out.mask, upsampled)
+    residual = _generator(mask_residual=True)(scene)
+    assert not torch.allclose(
+        residual.mask,
+        torch.nn.functional.interpolate(residual.low_res_alpha, size=32, mode="bilinear", align_corners=False),
+    )
