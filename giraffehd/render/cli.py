@@ -1,0 +1,123 @@
+"""giraffehd-render: sweeps and turntable videos from a trained model (conf/render.yaml, docs/render.md).
+
+    giraffehd-render checkpoint=runs/demo
+    giraffehd-render checkpoint=runs/demo sweeps=[elevation,rotation] sweep.elevation=[0,45]
+
+Everything is checked before any rendering starts (settings, the checkpoint, the sweeps and their
+ranges, the output folder); a bad value stops with one line, ``giraffehd-render: error: ...``, exit code 2.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from tqdm import tqdm
+
+from giraffehd.allocator import keep_freed_memory
+from giraffehd.model_io import load_model
+from giraffehd.render.job import RenderOptions, run_sweeps
+from giraffehd.render.sweeps import plan_sweeps
+
+CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
+VIDEO_FORMATS = ("mp4", "gif")
+
+
+def _check_settings(cfg: DictConfig) -> RenderOptions:
+    def require(ok: bool, key: str, rule: str) -> None:
+        if not ok:
+            raise ValueError(f"{key} {rule}, got {OmegaConf.select(cfg, key)!r}")
+
+    def is_int(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if cfg.seeds is None:
+        require(is_int(cfg.samples) and cfg.samples >= 1, "samples", "must be at least 1")
+        require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+        seeds = list(range(cfg.seed, cfg.seed + cfg.samples))
+    else:
+        seeds = list(cfg.seeds) if OmegaConf.is_list(cfg.seeds) else [cfg.seeds]
+        require(len(seeds) >= 1 and all(is_int(s) and s >= 0 for s in seeds), "seeds", "must list integers >= 0")
+    require(is_int(cfg.steps) and cfg.steps >= 2, "steps", "must be an integer of at least 2")
+    require(is_int(cfg.frames) and cfg.frames >= 2, "frames", "must be an integer of at least 2")
+    require(is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
+    require(is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", "must be a positive integer")
+    require(isinstance(cfg.truncation_psi, float | int), "truncation_psi", "must be a number")
+    require(cfg.extrapolate is not None and 0 <= cfg.extrapolate <= 10, "extrapolate", "must be in [0, 10]")
+    require(cfg.object_index is None or is_int(cfg.object_index), "object_index", "must be an integer or null")
+    formats = list(cfg.video_formats) if OmegaConf.is_list(cfg.video_formats) else [cfg.video_formats]
+    require(all(f in VIDEO_FORMATS for f in formats), "video_formats", f"must list any of {', '.join(VIDEO_FORMATS)}")
+    size = cfg.video_size
+    require(size is None or (is_int(size) and size >= 16 and size % 16 == 0), "video_size", "must be a multiple of 16")
+    require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device is cuda, but no CUDA device is available")
+    return RenderOptions(
+        seeds=seeds,
+        truncation_psi=cfg.truncation_psi,
+        object_index=cfg.object_index,
+        fps=cfg.fps,
+        video_formats=tuple(dict.fromkeys(formats)),
+        video_size=size,
+        depth=bool(cfg.depth),
+        mask=bool(cfg.mask),
+        scene_json=bool(cfg.scene_json),
+        batch_size=cfg.batch_size,
+    )
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"output_dir {folder} is not writable: {error.strerror or error}") from None
+
+
+def run_render(cfg: DictConfig) -> list[Path]:
+    """Check everything, then render every requested sweep; returns the files written."""
+    if OmegaConf.is_missing(cfg, "checkpoint"):
+        raise ValueError("checkpoint is required: checkpoint=RUN_FOLDER, a training checkpoint or an exported model")
+    options = _check_settings(cfg)
+    device = (
+        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
+    )
+    model = load_model(cfg.checkpoint, device)
+    num_objects = model.prior.num_objects
+    if options.object_index is not None and not 0 <= options.object_index < num_objects:
+        raise ValueError(f"object_index must be in [0, {num_objects - 1}] for this model, got {options.object_index}")
+    ranges = OmegaConf.to_container(cfg.sweep, resolve=True)
+    sweeps = cfg.sweeps if isinstance(cfg.sweeps, str) else list(cfg.sweeps)
+    plans, notes = plan_sweeps(sweeps, ranges, model.prior, cfg.steps, cfg.frames, cfg.extrapolate)
+    output_dir = Path(cfg.output_dir)
+    _check_writable(output_dir)
+    for note in notes:
+        print(f"giraffehd-render: note: {note}", file=sys.stderr)
+    video = bool(options.video_formats)
+    total = len(options.seeds) * sum(len(p.grid_values) + (len(p.video_values) if video else 0) for p in plans)
+    with tqdm(total=total, desc=f"rendering {len(plans)} sweeps", unit="frame") as progress:
+        return run_sweeps(model, plans, options, output_dir, progress.update)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        paths = run_render(cfg)
+    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError is a ValueError
+        print(f"giraffehd-render: error: {' '.join(str(error).split())}", file=sys.stderr)
+        sys.exit(2)
+    for path in paths:
+        print(f"wrote {path}")
+
+
+def main() -> None:
+    keep_freed_memory()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
