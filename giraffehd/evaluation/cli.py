@@ -1,0 +1,180 @@
+"""giraffehd-eval: the controllability scorecard of a checkpoint (conf/eval.yaml; Hydra overrides).
+
+    giraffehd-eval                                         # runs/demo against data/synthetic_car_32
+    giraffehd-eval checkpoint=models/demo_car_64.pt output_dir=renders/eval
+    giraffehd-eval train_evaluator=true checkpoint=null    # train models/evaluator_car_32.pt only
+
+Inputs are checked before any work: a missing checkpoint, evaluator or dataset, or an evaluator that
+was trained on another dataset, stops with one line ``giraffehd-eval: error: ...`` and exit status 2.
+Writes scorecard.json and scorecard.md into the output folder and prints the table.
+"""
+
+import sys
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from giraffehd.allocator import keep_freed_memory
+from giraffehd.evaluation.evaluator import EvaluatorError, LoadedEvaluator, load_evaluator, save_evaluator
+from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
+from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
+from giraffehd.evaluation.scorecard import Protocol, ScoredSource, evaluator_table, markdown, scorecard, write_scorecard
+from giraffehd.evaluation.sources import generator_source, synthetic_source
+from giraffehd.model_io import LoadedModel, load_model
+from giraffehd.scene import SceneParameters
+from giraffehd.training.checkpoint_io import CheckpointError
+
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+EXPECTED_ERRORS = (ValueError, OmegaConfBaseException)  # DatasetError, EvaluatorError, CheckpointError too
+
+
+def protocol_from(cfg: DictConfig) -> Protocol:
+    azimuth = cfg.azimuth_if_fixed
+    return Protocol(
+        seed=cfg.seed,
+        num_seeds=cfg.num_seeds,
+        sweep_steps=cfg.sweep_steps,
+        num_samples=cfg.num_samples,
+        batch_size=cfg.batch_size,
+        truncation_psi=cfg.truncation_psi,
+        azimuth_if_fixed=None if azimuth is None else tuple(float(v) for v in azimuth),
+        background_mask_threshold=cfg.background_mask_threshold,
+        metrics=tuple(cfg.metrics),
+    )
+
+
+def check_match(evaluator: LoadedEvaluator, dataset: SyntheticDataset, model: LoadedModel | None) -> None:
+    """The evaluator must read the dataset's classes and palette; the model must draw one object."""
+    net = evaluator.evaluator
+    if net.class_names != dataset.classes or net.colour_names != list(dataset.palette):
+        raise DatasetError(
+            f"evaluator {evaluator.path} was trained on classes {net.class_names} and colours {net.colour_names}, "
+            f"but dataset {dataset.root} has {dataset.classes} and {list(dataset.palette)} (wrong dataset?)"
+        )
+    if model is not None and model.prior.num_objects != 1:
+        raise CheckpointError(
+            f"{model.path}: the evaluator reads one object per image, the model draws {model.prior.num_objects}"
+        )
+
+
+def output_folder(cfg: DictConfig) -> Path:
+    if cfg.output_dir is not None:
+        return Path(cfg.output_dir)
+    checkpoint = Path(cfg.checkpoint)
+    return checkpoint / "eval" if checkpoint.is_dir() else checkpoint.parent / "eval"
+
+
+def quality_hook(cfg: DictConfig, model: LoadedModel, dataset: SyntheticDataset):
+    """HOOK (FID/KID, metrics=[..., fid]): giraffehd/evaluation/fid.py, imported lazily. Any failure,
+    a missing module included, is recorded as "not available" with its reason; the scorecard goes on."""
+
+    def quality() -> dict:
+        try:
+            from giraffehd.evaluation.fid import compute_quality
+        except Exception as error:  # a missing module or dependency
+            return {"status": "not available", "reason": " ".join(str(error).split())[:200]}
+        settings = cfg.fid
+        source = generator_source(model.generator, cfg.truncation_psi)
+
+        def sample_images(start: int, count: int) -> torch.Tensor:  # image i from seed (fid.seed, i)
+            scenes = [
+                model.prior.sample(1, torch.Generator().manual_seed(settings.seed * 1_000_003 + i))
+                for i in range(start, start + count)
+            ]
+            return (source(SceneParameters.cat(scenes)).image + 1) / 2
+
+        try:
+            scores = compute_quality(
+                sample_images,
+                settings.num_samples,
+                settings.reference or str(dataset.root / "images"),
+                weights=settings.weights,
+                num_reference=settings.num_reference,
+                seed=settings.seed,
+            )
+        except Exception as error:  # weights missing offline, and the like
+            return {"status": "not available", "reason": " ".join(str(error).split())[:200]}
+        return {"status": "ok", "truncation_psi": cfg.truncation_psi, **vars(scores)}
+
+    return quality
+
+
+def run(cfg: DictConfig) -> Path | None:
+    """Train the evaluator and/or score the checkpoint; returns the output folder (None: nothing scored)."""
+    if cfg.threads is not None:
+        torch.set_num_threads(int(cfg.threads))
+    protocol = protocol_from(cfg) if cfg.checkpoint is not None else None  # bad settings fail before training
+    if cfg.train_evaluator:
+        plain = OmegaConf.to_container(cfg.evaluator_training, resolve=True)
+        settings = EvaluatorTraining(**{**plain, "channels": tuple(plain["channels"])})
+        dataset = read_dataset(cfg.dataset)
+        if cfg.checkpoint is not None:
+            load_model(cfg.checkpoint)  # fail now, not after training
+        evaluator, report = train_evaluator(dataset, settings)
+        path = save_evaluator(evaluator, report, cfg.evaluator)
+        print(f"wrote {path} ({report['training']['seconds']} s, {report['training']['threads']} threads)")
+        print(evaluator_table(report["heldout"], report["dataset"]["fixed"]))
+        if cfg.checkpoint is None:
+            return None
+    if cfg.checkpoint is None:
+        raise ValueError("checkpoint is null: name a run folder, checkpoint or exported model to score")
+    model = load_model(cfg.checkpoint)
+    evaluator = load_evaluator(cfg.evaluator)
+    dataset = read_dataset(cfg.dataset)
+    check_match(evaluator, dataset, model)
+    output = output_folder(cfg)
+    card = scorecard(
+        evaluator.evaluator,
+        ScoredSource(generator_source(model.generator, protocol.truncation_psi), model.prior),
+        # The floor renders at the model's resolution, so that both pass through the same resize.
+        ScoredSource(synthetic_source(dataset, model.generator.image_resolution), dataset.prior),
+        protocol,
+        quality_hook(cfg, model, dataset) if "fid" in protocol.metrics else None,
+    )
+    card = {
+        "checkpoint": str(model.path),
+        "step": model.step,
+        "evaluator": str(evaluator.path),
+        "dataset": str(dataset.root),
+        "evaluator_heldout": evaluator.report["heldout"],
+        **card,
+    }
+    header = [
+        f"# Scorecard: {model.path} (step {model.step})",
+        "",
+        f"Evaluator {evaluator.path}; floor = the dataset's renderer ({dataset.root}); chance = the knob ignored. "
+        f"{protocol.num_seeds} seeds x {protocol.sweep_steps} steps per sweep, {protocol.num_samples} samples, "
+        f"truncation {protocol.truncation_psi}, seed {protocol.seed}; {protocol.alignment}.",
+    ]
+    footer = [
+        f"Evaluator held-out errors ({evaluator.report['training']['num_heldout']} real images):",
+        "",
+        evaluator_table(evaluator.report["heldout"], evaluator.report["dataset"].get("fixed", ())),
+    ]
+    json_path, md_path = write_scorecard(card, output, header, footer)
+    print("\n".join(header[2:]))
+    print(markdown(card))
+    print("\n".join(footer))
+    print(f"wrote {json_path} and {md_path}")
+    return output
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except (*EXPECTED_ERRORS, DatasetError, EvaluatorError, CheckpointError) as error:
+        print(f"giraffehd-eval: error: {' '.join(str(error).split())}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    keep_freed_memory()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
