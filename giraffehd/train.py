@@ -149,6 +149,7 @@ def train(cfg: DictConfig) -> Path:
             every_n_train_steps=cfg.checkpoint.every_n_steps,
             save_last=True,
             save_top_k=0,
+            enable_version_counter=False,  # overwrite last.ckpt after a resume (not last-v1.ckpt)
         ),
         SampleGrid(str(run_dir / "samples"), cfg.samples.every_n_steps, cfg.samples.num_samples, cfg.samples.seed),
     ]

@@ -61,9 +61,12 @@ def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_resume_matches_an_uninterrupted_run(images, tiny_train_config, tmp_path):
     straight = train(tiny_train_config(images, tmp_path / "straight"))
     train(tiny_train_config(images, tmp_path / "split", "trainer.max_steps=2"))
-    resumed = train(tiny_train_config(images, tmp_path / "split"))  # resume=auto picks up last.ckpt at step 2
+    # resume=auto picks up last.ckpt at step 2; saving more often must not change where checkpoints go.
+    resumed = train(tiny_train_config(images, tmp_path / "split", "checkpoint.every_n_steps=1"))
     a, b = _parameters(straight), _parameters(resumed)
     assert load_checkpoint_file(resumed / "checkpoints" / "last.ckpt")["global_step"] == 4
+    # The resumed run's periodic saves overwrite last.ckpt (no last-v1.ckpt that resume=auto would miss).
+    assert sorted(p.name for p in (resumed / "checkpoints").iterdir()) == ["last.ckpt"]
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
