@@ -1,219 +1,154 @@
-"""giraffehd-demo: render a hand-made toy car through the rendering core.
+"""giraffehd-demo (``make demo``): make the synthetic car set, train the demo model, render its knobs, score it.
 
-Until a generator is trained (later issues), the demo shows the 3D half of the pipeline with a field
-whose geometry is known: camera rays, the object's box transform, samples only inside the box, volume
-rendering, and the 2D composite over a background. It writes a camera-elevation sweep, an
-object-rotation sweep, a depth/mask strip and a looping turntable video. Configuration: conf/demo.yaml.
+    giraffehd-demo                                   # all four stages, conf/demo.yaml
+    giraffehd-demo train.minutes=30 run_dir=runs/demo30
+    giraffehd-demo stages=[render,eval] run_dir=models/demo_car_32.pt
+
+Each stage is one of the project's commands run in this process with the overrides of conf/demo.yaml:
+``giraffehd-data synth`` (skipped when the data set exists), ``giraffehd-train experiment=demo`` with a
+wall-clock budget (a later call resumes the run folder; a run that used its budget stays as it is),
+``giraffehd-render`` (camera-elevation sweep, object-rotation sweep, object turntable) and
+``giraffehd-eval`` (controllability scorecard, FID/KID). Every configuration is composed and checked
+before the first stage starts, so a bad override costs nothing.
 """
 
+import json
 import sys
-from dataclasses import dataclass
+import time
 from pathlib import Path
 
-import hydra
-import torch
-from jaxtyping import Float
-from omegaconf import DictConfig
-from torch import Tensor
-from tqdm import tqdm
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
-from giraffehd.media import make_grid, save_image, save_video
-from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
-from giraffehd.rendering.compositing import composite_images
-from giraffehd.rendering.ray_sampling import sample_in_boxes
-from giraffehd.rendering.transforms import BoxTransform, rotation_about_up
-from giraffehd.rendering.volume_rendering import render_rays
-from giraffehd.toy_car import toy_car_field
+from giraffehd.train import check_config
+from giraffehd.training.module import NonFiniteLossError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-_SKY, _GROUND = (0.80, 0.88, 0.97), (0.45, 0.45, 0.42)
+STAGES = ("data", "train", "render", "eval")
 
 
-@dataclass(frozen=True)
-class ToyCarScene:
-    """Fixed settings of a toy-car rendering (everything but the per-image pose and colour)."""
-
-    image_size: int
-    num_samples: int
-    radius: float
-    fov_deg: float
-    scale: tuple[float, float, float]
-    translation: tuple[float, float, float]
-    light_direction: tuple[float, float, float]
-    ambient: float
+def _compose(name: str, overrides: list[str]) -> DictConfig:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(name, overrides)
 
 
-@dataclass(frozen=True)
-class ToyCarImages:
-    image: Float[Tensor, "B 3 H W"]
-    mask: Float[Tensor, "B 1 H W"]
-    depth: Float[Tensor, "B 1 H W"]
-
-
-def render_toy_car(
-    scene: ToyCarScene,
-    azimuth_deg: Float[Tensor, " B"],
-    elevation_deg: Float[Tensor, " B"],
-    rotation_deg: Float[Tensor, " B"],
-    body_colour: Float[Tensor, "B 3"],
-) -> ToyCarImages:
-    """Render B images of the toy car, one pose and body colour each."""
-    batch, size = azimuth_deg.shape[0], scene.image_size
-    options = {"dtype": azimuth_deg.dtype, "device": azimuth_deg.device}
-    pose = camera_to_world(azimuth_deg, elevation_deg, torch.full((batch,), scene.radius, **options))
-    rays = generate_rays(
-        pose, intrinsics_from_fov(torch.full((batch,), scene.fov_deg, **options), size, size), size, size
+def stage_configs(cfg: DictConfig) -> dict[str, DictConfig | list[str]]:
+    """The composed configuration of every requested stage (the data stage keeps its override list)."""
+    stages = list(cfg.stages)
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise ValueError(f"stages must be a non-empty list of {', '.join(STAGES)}; got {stages}")
+    if cfg.train.minutes <= 0:
+        raise ValueError(f"train.minutes must be positive, got {cfg.train.minutes}")
+    data = [
+        "data=synthetic_car",
+        f"output={cfg.data.output}",
+        f"num_images={cfg.data.num_images}",
+        f"resolution={cfg.data.resolution}",
+    ]
+    seconds = round(float(cfg.train.minutes) * 60)
+    budget = f"{seconds // 86400:02d}:{seconds % 86400 // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    configs: dict[str, DictConfig | list[str]] = {"data": data}
+    configs["train"] = _compose(
+        "train",
+        [
+            "experiment=demo",
+            f"run_dir={cfg.run_dir}",
+            f"data.path={cfg.data.output}/images",
+            f"data.resolution={cfg.data.resolution}",
+            f"synthetic.root={cfg.data.output}",
+            f"+trainer.max_time={budget}",
+            "trainer.max_steps=1000000",
+            *cfg.train.overrides,
+        ],
     )
-    rotation = rotation_about_up(rotation_deg)[:, None]
-    transform = BoxTransform(
-        scale=torch.tensor(scene.scale, **options).expand(batch, 1, 3),
-        rotation=rotation,
-        translation=torch.tensor(scene.translation, **options).expand(batch, 1, 3),
+    check_config(configs["train"])
+    sweeps = "[" + ",".join(cfg.render.sweeps) + "]"
+    configs["render"] = _compose(
+        "render",
+        [f"checkpoint={cfg.run_dir}", f"output_dir={cfg.output_dir}", f"sweeps={sweeps}", *cfg.render.overrides],
     )
-    samples = sample_in_boxes(rays, transform, scene.num_samples)
-    field = toy_car_field(samples.points, body_colour[:, None, None, None].expand_as(samples.points))
-    # The field's density is per box-frame unit; deltas are world lengths.
-    density = field.density / transform.scale.mean()
-    normal_world = torch.einsum("bnij,bnrsj->bnrsi", rotation, field.normal)
-    light = torch.nn.functional.normalize(torch.tensor(scene.light_direction, **options), dim=0)
-    shade = scene.ambient + (1 - scene.ambient) * (normal_world @ light).clamp(min=0)
-    rendered = render_rays(
-        density[:, 0], (field.albedo * shade[..., None])[:, 0], samples.depths[:, 0], samples.deltas[:, 0]
+    metrics = [
+        "rotation",
+        "elevation",
+        "translation",
+        "background",
+        "mask",
+        "colour",
+        *(["fid"] if cfg.eval.fid else []),
+    ]
+    configs["eval"] = _compose(
+        "eval",
+        [
+            f"checkpoint={cfg.run_dir}",
+            f"dataset={cfg.data.output}",
+            f"output_dir={cfg.output_dir}",
+            f"metrics=[{','.join(metrics)}]",
+            *cfg.eval.overrides,
+        ],
     )
-
-    def to_image(x: Tensor) -> Tensor:
-        return x.reshape(batch, size, size, -1).permute(0, 3, 1, 2)
-
-    mask = to_image(rendered.alpha[..., None])
-    foreground = to_image(rendered.features) / mask.clamp(min=1e-6)  # un-premultiply
-    upness = torch.sigmoid(8 * rays.directions[..., 1:2])
-    background = to_image(torch.tensor(_GROUND, **options) * (1 - upness) + torch.tensor(_SKY, **options) * upness)
-    return ToyCarImages(
-        image=composite_images(foreground, background, mask), mask=mask, depth=to_image(rendered.depth[..., None])
-    )
+    return {name: configs[name] for name in stages}
 
 
-def _render_in_chunks(scene, poses, colours, progress, chunk: int = 8) -> ToyCarImages:
-    azimuth, elevation, rotation = poses
-    parts = []
-    for start in range(0, azimuth.shape[0], chunk):
-        window = slice(start, start + chunk)
-        parts.append(render_toy_car(scene, azimuth[window], elevation[window], rotation[window], colours[window]))
-        progress.update(parts[-1].image.shape[0])
-    return ToyCarImages(*(torch.cat([getattr(p, f) for p in parts]) for f in ("image", "mask", "depth")))
-
-
-def _check_config(cfg: DictConfig) -> None:
-    def require(ok: bool, key: str, rule: str) -> None:
-        if not ok:
-            raise ValueError(f"{key} {rule}, got {cfg_get(key)!r}")
-
-    def cfg_get(key: str):
-        node = cfg
-        for part in key.split("."):
-            node = node[part]
-        return node
-
-    require(cfg.image_size >= 16 and cfg.image_size % 16 == 0, "image_size", "must be a positive multiple of 16 (MP4)")
-    require(cfg.num_samples >= 1, "num_samples", "must be at least 1")
-    require(cfg.camera.radius > 0, "camera.radius", "must be positive (scene units)")
-    require(0 < cfg.camera.fov_deg < 180, "camera.fov_deg", "must be in (0, 180) degrees")
-    require(all(s > 0 for s in cfg.car.scale) and len(cfg.car.scale) == 3, "car.scale", "must be 3 positive numbers")
-    require(len(cfg.car.body_colours) >= 1, "car.body_colours", "must list at least one RGB colour")
-    for sweep in ("elevation_sweep", "rotation_sweep"):
-        rng = cfg[sweep].range_deg
-        require(len(rng) == 2 and rng[0] <= rng[1], f"{sweep}.range_deg", "must be [low, high] with low <= high")
-        require(cfg[sweep].num_steps >= 1, f"{sweep}.num_steps", "must be at least 1")
-    require(cfg.turntable.num_frames >= 2, "turntable.num_frames", "must be at least 2")
-    require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-
-
-def run_demo(cfg: DictConfig) -> list[Path]:
-    """Render every output of the demo; returns the written paths."""
-    _check_config(cfg)
-    device = (
-        "cuda"
-        if cfg.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if cfg.device == "auto" else cfg.device)
-    )
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    scene = ToyCarScene(
-        image_size=cfg.image_size,
-        num_samples=cfg.num_samples,
-        radius=cfg.camera.radius,
-        fov_deg=cfg.camera.fov_deg,
-        scale=tuple(cfg.car.scale),
-        translation=tuple(cfg.car.translation),
-        light_direction=tuple(cfg.light.direction),
-        ambient=cfg.light.ambient,
-    )
-    colours = torch.tensor([list(c) for c in cfg.car.body_colours], device=device)
-    num_colours = colours.shape[0]
-
-    def linspace(rng, steps):
-        return torch.linspace(rng[0], rng[1], steps, device=device)
-
-    def grid_poses(azimuth, elevation, rotation):
-        """Rows = body colours, columns = the sweep's steps."""
-        poses = (azimuth.repeat(num_colours), elevation.repeat(num_colours), rotation.repeat(num_colours))
-        return poses, colours.repeat_interleave(elevation.shape[0], dim=0)
-
-    es, rs, tt = cfg.elevation_sweep, cfg.rotation_sweep, cfg.turntable
-    elevations = linspace(es.range_deg, es.num_steps)
-    rotations = linspace(rs.range_deg, rs.num_steps)
-    turn = torch.arange(tt.num_frames, device=device) * (360.0 / tt.num_frames)  # seamless loop
-
-    def const(value, like):
-        return torch.full_like(like, float(value))
-
-    jobs = {
-        "elevation_sweep": grid_poses(
-            const(cfg.camera.azimuth_deg, elevations), elevations, const(es.rotation_deg, elevations)
-        ),
-        "rotation_sweep": grid_poses(
-            const(cfg.camera.azimuth_deg, rotations), const(cfg.camera.elevation_deg, rotations), rotations
-        ),
-        "turntable": (
-            (const(cfg.camera.azimuth_deg, turn), const(cfg.camera.elevation_deg, turn), turn),
-            colours[:1].expand(tt.num_frames, 3),
-        ),
-    }
-    total = sum(job[1].shape[0] for job in jobs.values())
-    written = []
-    with tqdm(total=total, desc="rendering toy car", unit="img") as progress:
-        results = {name: _render_in_chunks(scene, poses, cols, progress) for name, (poses, cols) in jobs.items()}
-    for name, steps in (("elevation_sweep", es.num_steps), ("rotation_sweep", rs.num_steps)):
-        images = results[name].image.reshape(num_colours, steps, 3, scene.image_size, scene.image_size)
-        written.append(save_image(make_grid(images), out / f"{name}.png"))
-    first_row = results["rotation_sweep"]
-    depth = first_row.depth[: rs.num_steps]
-    near, far = cfg.camera.radius - 1.0, cfg.camera.radius + 1.0
-    depth_vis = torch.where(depth > 0, 1 - (depth - near) / (far - near), torch.zeros_like(depth)).expand(-1, 3, -1, -1)
-    strip = torch.stack(
-        [first_row.image[: rs.num_steps], first_row.mask[: rs.num_steps].expand(-1, 3, -1, -1), depth_vis]
-    )
-    written.append(save_image(make_grid(strip), out / "image_mask_depth.png"))
-    written.append(save_video(results["turntable"].image, out / "turntable.mp4", fps=tt.fps))
-    written.append(save_video(results["turntable"].image, out / "turntable.gif", fps=tt.fps))
-    return written
-
-
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="demo")
-def _hydra_main(cfg: DictConfig) -> None:
+def _data_ready(folder: Path, num_images: int, resolution: int) -> bool:
+    labels = folder / "labels.json"
+    if not labels.is_file():
+        return False
     try:
-        paths = run_demo(cfg)
-    except ValueError as error:
-        print(f"giraffehd-demo: error: {error}", file=sys.stderr)
-        sys.exit(2)
-    for path in paths:
-        print(f"wrote {path}")
+        written = json.loads(labels.read_text())
+    except (OSError, ValueError):
+        return False
+    return written.get("num_images") == num_images and written.get("resolution") == resolution
 
 
-def main() -> None:
+def run_demo(cfg: DictConfig) -> dict[str, float]:
+    """Run the requested stages; returns the seconds each took."""
+    configs = stage_configs(cfg)  # every override checked before any work
+    from giraffehd.data.cli import run_synth
+    from giraffehd.evaluation.cli import run as run_eval
+    from giraffehd.render.cli import run_render
+    from giraffehd.train import train
+
+    seconds: dict[str, float] = {}
+    for number, (name, stage) in enumerate(configs.items(), start=1):
+        start = time.perf_counter()
+        print(f"\n=== giraffehd-demo [{number}/{len(configs)}] {name} ===", flush=True)
+        if name == "data":
+            if _data_ready(Path(cfg.data.output), cfg.data.num_images, cfg.data.resolution):
+                print(f"{cfg.data.output} exists with {cfg.data.num_images} images; kept")
+            else:
+                print(f"wrote {run_synth(stage)}")
+        elif name == "train":
+            print(f"training experiment=demo for up to {cfg.train.minutes} minutes into {cfg.run_dir}")
+            train(stage)
+        elif name == "render":
+            for path in run_render(stage):
+                if path.suffix != ".json":
+                    print(f"wrote {path}")
+        else:
+            run_eval(stage)
+        seconds[name] = time.perf_counter() - start
+        print(f"--- {name}: {seconds[name]:.0f} s", flush=True)
+    summary = ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items())
+    print(f"\ngiraffehd-demo done in {sum(seconds.values()) / 60:.1f} min ({summary}); outputs in {cfg.output_dir}/")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
     keep_freed_memory()
-    _hydra_main()
+    overrides = sys.argv[1:] if argv is None else argv
+    if overrides and overrides[0] in ("-h", "--help"):
+        print(__doc__)
+        print(OmegaConf.to_yaml(_compose("demo", [])))
+        return
+    try:
+        run_demo(_compose("demo", overrides))
+    # ValueError covers the stages' own errors too (data, dataset, evaluator and checkpoint errors).
+    except (ValueError, NonFiniteLossError, OmegaConfBaseException, HydraException) as error:
+        sys.exit(f"giraffehd-demo: error: {' '.join(str(error).split())}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ field in its own pass; style-based 2D renderers upsample both; a refinement bran
 residual to the foreground; the mask starts from the upsampled 3D alpha (plus, with ``mask_residual``,
 a residual logit from the foreground renderer); final image = fg * mask + bg * (1 - mask).
 
-Without the mask residual the silhouette comes from the 3D density alone, so the object fields must
-learn the object's shape: the small CPU demo needs that pressure (with a residual the 2D renderer can
-cut any silhouette out of a box full of density, and the rotation knob then turns a cube).
+Without the mask residual the silhouette comes from the 3D density alone, so that the 2D renderer cannot
+cut a silhouette out of a box full of density. On the CPU demo that alone did not make the density take
+the car's shape (docs/benchmarks.md); the demo keeps the residual and an object box shaped like the car.
 
 Styles: the shape mapping network maps object and background shape codes, the appearance mapping
 network the appearance codes. Object fields are conditioned on their own shape style. The foreground
