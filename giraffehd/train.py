@@ -168,7 +168,7 @@ def train(cfg: DictConfig) -> Path:
     if trainer.global_step > 0 and (
         not last.is_file() or load_checkpoint_file(last)["global_step"] != trainer.global_step
     ):
-        trainer.save_checkpoint(last)
+        trainer.save_checkpoint(last, weights_only=False)  # the full state: resumable
     return run_dir
 
 
