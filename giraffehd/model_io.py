@@ -11,8 +11,6 @@ only the EMA generator's weights and that config, a few MB instead of the whole 
 Every failure is a one-line :class:`~giraffehd.training.checkpoint_io.CheckpointError` naming the file.
 """
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,10 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from giraffehd.atomic import write_atomically
 from giraffehd.generator import Generator
 from giraffehd.scene import ScenePrior
-from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
+from giraffehd.training.checkpoint_io import CheckpointError, check_training_checkpoint, read_weights_only
 
 EXPORT_FORMAT = "giraffehd-generator-1"
 _EMA_PREFIX = "generator_ema."
@@ -49,15 +48,10 @@ def _checkpoint_file(path: Path) -> Path:
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict, int]:
     """(EMA generator state, config, step) from a training checkpoint or an exported model."""
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {' '.join(str(error).split())[:200]}") from None
+    raw = read_weights_only(path)
     if isinstance(raw, dict) and raw.get("format") == EXPORT_FORMAT:
         return raw["generator"], raw["config"], int(raw["step"])
-    checkpoint = load_checkpoint_file(path)  # names a foreign or old file clearly
+    checkpoint = check_training_checkpoint(raw, path)  # names a foreign or old file clearly
     state = {k[len(_EMA_PREFIX) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(_EMA_PREFIX)}
     if not state:
         raise CheckpointError(f"{path} holds no EMA generator (generator_ema.*)")
@@ -101,20 +95,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
 def export_model(source: str | Path, destination: str | Path) -> Path:
     """Write the EMA generator's weights and config alone (atomically); returns the file written."""
     model = load_model(source)
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     payload: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "generator": {k: v.detach().cpu().clone() for k, v in model.generator.state_dict().items()},
         "config": model.config,
         "step": model.step,
     }
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(payload, file)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return destination
+    return write_atomically(destination, lambda file: torch.save(payload, file))

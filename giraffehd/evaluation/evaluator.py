@@ -9,8 +9,6 @@ and colour, and the foreground mask. Images of any size are resized to the evalu
 Axis legend: B images, C channels, H W pixels, K classes, P palette colours.
 """
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from giraffehd.atomic import write_atomically
 
 EVALUATOR_FORMAT = "giraffehd-evaluator-1"
 
@@ -158,26 +158,14 @@ class LoadedEvaluator:
 
 def save_evaluator(evaluator: Evaluator, report: dict, path: str | Path) -> Path:
     """Write the weights, constructor arguments and report atomically; returns the file written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": EVALUATOR_FORMAT,
         "arguments": evaluator.arguments(),
         "state": {k: v.detach().cpu().clone() for k, v in evaluator.state_dict().items()},
         "report": report,
     }
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the evaluator is a file to share
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    # mode 0o644: the evaluator is a file to share (a temporary file starts private)
+    return write_atomically(path, lambda file: torch.save(payload, file), mode=0o644)
 
 
 def load_evaluator(path: str | Path) -> LoadedEvaluator:

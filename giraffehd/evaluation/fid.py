@@ -26,7 +26,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,8 @@ from cleanfid.resize import build_resizer
 from cleanfid.utils import EXTENSIONS
 from jaxtyping import Float
 from tqdm import tqdm
+
+from giraffehd.atomic import write_atomically
 
 WEIGHTS_ENV = "GIRAFFEHD_INCEPTION"
 CLEANFID_WEIGHTS = Path("/tmp/inception-2015-12-05.pt")  # cleanfid.features.feature_extractor's folder on Linux
@@ -183,18 +184,6 @@ def _default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "giraffehd" / "fid"
 
 
-def _write_atomically(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def reference_features(
     files: Sequence[Path],
     model: InceptionV3W,
@@ -220,7 +209,7 @@ def reference_features(
         [str(f) for f in files], model, num_workers=0, batch_size=batch_size, device=torch.device(device),
         mode="clean", description=f"FID reference {cache.name[:-4]}", verbose=progress,
     )  # fmt: skip
-    _write_atomically(cache, features=features, key=np.array(key))
+    write_atomically(cache, lambda file: np.savez(file, features=features, key=np.array(key)))
     return features, cache
 
 

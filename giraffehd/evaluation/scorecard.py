@@ -9,14 +9,13 @@
 """
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from giraffehd.atomic import write_atomically
 from giraffehd.evaluation.controls import (
     background_stability,
     control_error,
@@ -234,16 +233,7 @@ def evaluator_table(heldout: dict, fixed: Sequence[str] = ()) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda file: file.write(text.encode()), mode=0o644)
 
 
 def write_scorecard(

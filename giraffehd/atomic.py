@@ -1,0 +1,33 @@
+"""Write a file atomically: into a temporary file beside it, flushed to disk, then renamed over it.
+
+A crash or a full disk never leaves a half-written file behind; readers see the old file or the new one.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> Path:
+    """Call ``write(file)`` on a temporary binary file beside ``path``, then rename it to ``path``.
+
+    ``mode`` sets the file's permissions (e.g. 0o644 for files to share); None keeps the temporary
+    file's private 0o600. Parent folders are created. Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
