@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from giraffehd.generator import Generator
 from giraffehd.networks.fields import FeatureField
 from giraffehd.networks.mapping import MappingNetwork
+from giraffehd.networks.neural_renderer import NeuralRenderer
 from giraffehd.networks.refinement import RefinementNetwork
 from giraffehd.networks.synthesis import SynthesisNetwork
 
@@ -41,10 +42,15 @@ def build_generator(
     refinement_num_layers: int = 2,
     injection_index: int | None = None,
     mask_residual: bool = True,
+    composite: str = "image",
 ) -> Generator:
     """A generator with the given sizes. ``refinement_channels=None`` leaves out the refinement branch;
     ``injection_index=None`` switches the foreground renderer from shape to appearance style halfway;
-    ``mask_residual=False`` takes the mask from the 3D alpha alone."""
+    ``mask_residual=False`` takes the mask from the 3D alpha alone. ``composite="features"`` builds GIRAFFE's
+    layout (see :mod:`giraffehd.generator`): one plain neural renderer of the same widths, the background
+    field conditioned on appearance; it needs ``refinement_channels=None``, ``mask_residual=False``,
+    ``object_appearance_conditioning=True`` and ``background_feature_dim == feature_dim``."""
+    features = composite == "features"
 
     def synthesis(in_channels: int, out_channels: int) -> SynthesisNetwork:
         return SynthesisNetwork(
@@ -79,10 +85,15 @@ def build_generator(
             num_layers=background_num_layers,
             skip_layer=background_skip_layer,
             num_frequencies=background_num_frequencies,
+            condition_on_appearance=features,
             box_half_size=None,
         ),
-        foreground_synthesis=synthesis(feature_dim, 4 if mask_residual else 3),
-        background_synthesis=synthesis(background_feature_dim, 3),
+        foreground_synthesis=NeuralRenderer(
+            feature_dim, feature_resolution, image_resolution, 3, channel_base, channel_max, channel_min
+        )
+        if features
+        else synthesis(feature_dim, 4 if mask_residual else 3),
+        background_synthesis=None if features else synthesis(background_feature_dim, 3),
         refinement=None
         if refinement_channels is None
         else RefinementNetwork(w_dim, refinement_channels, refinement_num_layers),
@@ -91,4 +102,5 @@ def build_generator(
         background_depth_range=(float(background_depth_range[0]), float(background_depth_range[1])),
         injection_index=injection_index,
         mask_residual=mask_residual,
+        composite=composite,
     )

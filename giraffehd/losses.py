@@ -85,6 +85,21 @@ def mask_coverage_loss(
     return F.relu(min_ratio - mean_coverage) * valid.any()
 
 
+def mask_excess_coverage_loss(mask: Float[Tensor, "B 1 H W"], max_ratio: float) -> Float[Tensor, ""]:
+    """Hinge on foreground coverage above a ceiling: relu(mean_b coverage_b - max_ratio), coverage_b the
+    fraction of image b the mask covers.
+
+    Not in GIRAFFE HD. Where the backdrop is as easy to draw as the object (the synthetic car set: one
+    plain backdrop behind every car), nothing else stops the foreground from painting the whole frame
+    and leaving the background renderer unused; a ceiling a little above the data's own coverage (33% of
+    the image for the car set at its camera) makes the foreground keep to the object. Acts on the batch
+    mean, like :func:`mask_coverage_loss`.
+    """
+    if not 0.0 <= max_ratio <= 1.0:
+        raise ValueError(f"max_ratio must be in [0, 1], got {max_ratio}")
+    return F.relu(mask.mean(dim=(1, 2, 3)).mean() - max_ratio)
+
+
 def mask_binarization_loss(mask: Float[Tensor, "B 1 H W"]) -> Float[Tensor, ""]:
     """Push the mask towards 0 or 1: mean of min(mask, 1 - mask); 0 for a binary mask, 0.5 at mask = 0.5.
 

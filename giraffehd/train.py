@@ -27,6 +27,7 @@ from giraffehd.allocator import keep_freed_memory
 from giraffehd.data.image_files import DataError
 from giraffehd.scene import ScenePrior
 from giraffehd.training.checkpoint_io import AtomicCheckpointIO, CheckpointError, load_checkpoint_file
+from giraffehd.training.kept_checkpoints import KeepCheckpoints
 from giraffehd.training.module import GiraffeHDModule, LossSettings, NonFiniteLossError
 from giraffehd.training.sample_grid import SampleGrid
 
@@ -50,11 +51,17 @@ def check_config(cfg: DictConfig) -> ScenePrior:
         )
     if data.resolution != image:
         raise ValueError(f"data.resolution ({data.resolution}) must equal model.image_resolution ({image})")
+    keep_every = cfg.checkpoint.get("keep_every_n_steps")
+    if keep_every is not None and keep_every < 1:
+        raise ValueError(f"checkpoint.keep_every_n_steps must be null or at least 1, got {keep_every}")
     if cfg.trainer.max_steps < 1:
         raise ValueError(f"trainer.max_steps must be at least 1, got {cfg.trainer.max_steps}")
     for key in ("r1_interval", "r1_gamma", "mask_min_coverage"):
         if cfg.training.losses[key] < 0:
             raise ValueError(f"training.losses.{key} must not be negative, got {cfg.training.losses[key]}")
+    ceiling = cfg.training.losses.get("mask_max_coverage")
+    if ceiling is not None and not 0 < ceiling <= 1:
+        raise ValueError(f"training.losses.mask_max_coverage must be null or in (0, 1], got {ceiling}")
     if not 0 < cfg.training.ema_decay < 1:
         raise ValueError(f"training.ema_decay must be in (0, 1), got {cfg.training.ema_decay}")
     plain = OmegaConf.to_container(cfg, resolve=True)
@@ -153,6 +160,9 @@ def train(cfg: DictConfig) -> Path:
         ),
         SampleGrid(str(run_dir / "samples"), cfg.samples.every_n_steps, cfg.samples.num_samples, cfg.samples.seed),
     ]
+    keep_every = cfg.checkpoint.get("keep_every_n_steps")
+    if keep_every:  # a history for scoring the model over training (FID per checkpoint)
+        callbacks.append(KeepCheckpoints(run_dir / "checkpoints", keep_every))
     trainer = lightning.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=str(run_dir),

@@ -9,6 +9,7 @@ from giraffehd.losses import (
     generator_loss,
     mask_binarization_loss,
     mask_coverage_loss,
+    mask_excess_coverage_loss,
     mask_outside_box_loss,
     nonfinite_check,
     r1_penalty,
@@ -120,3 +121,16 @@ def test_nonfinite_check_names_the_first_bad_value():
     assert nonfinite_check({"g": torch.tensor(-float("inf"))}) == "g"
     assert nonfinite_check({"lr": float("nan")}) == "lr"
     assert nonfinite_check({}) is None
+
+
+def test_excess_coverage_is_a_hinge_on_the_batch_mean_share_of_the_image():
+    mask = torch.zeros(2, 1, 4, 4)
+    mask[0, :, :2] = 1.0  # 50% of image 0
+    mask[1, :, :1] = 1.0  # 25% of image 1: batch mean 37.5%
+    assert mask_excess_coverage_loss(mask, 0.25).item() == pytest.approx(0.125)
+    assert mask_excess_coverage_loss(mask, 0.375).item() == 0.0
+    mask.requires_grad_(True)
+    mask_excess_coverage_loss(mask, 0.1).backward()
+    assert torch.all(mask.grad > 0)
+    with pytest.raises(ValueError, match="max_ratio"):
+        mask_excess_coverage_loss(mask, -0.1)

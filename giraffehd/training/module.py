@@ -30,6 +30,7 @@ from giraffehd.losses import (
     generator_loss,
     mask_binarization_loss,
     mask_coverage_loss,
+    mask_excess_coverage_loss,
     mask_outside_box_loss,
     nonfinite_check,
     r1_penalty,
@@ -56,6 +57,7 @@ class LossSettings:
     mask_box_pad: float = 0.1  # the box is padded by this fraction of its size
     mask_coverage_weight: float = 14.0
     mask_min_coverage: float = 0.3
+    mask_max_coverage: float | None = None  # ceiling on the mask's share of the image; None: no ceiling
     mask_binarization_weight: float = 4.0
 
 
@@ -125,6 +127,8 @@ class GiraffeHDModule(lightning.LightningModule):
         box = projected_box_mask(scene, out.mask.shape[-1], pad=self.losses.mask_box_pad)
         mask_box = mask_outside_box_loss(out.mask, box)
         mask_coverage = mask_coverage_loss(out.mask, box, self.losses.mask_min_coverage)
+        if self.losses.mask_max_coverage is not None:
+            mask_coverage = mask_coverage + mask_excess_coverage_loss(out.mask, self.losses.mask_max_coverage)
         mask_binary = mask_binarization_loss(out.mask)
         g_total = (
             g_adv

@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from giraffehd.model_io import load_model
 from giraffehd.train import CONF_DIR, build_module, check_config, train
 from giraffehd.training import module as module_file
 from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
@@ -52,6 +53,20 @@ def test_a_short_run_writes_checkpoint_config_and_samples(images, tiny_train_con
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert iio.imread(sweep).shape == (2 * 34 + 2, 3 * 34 + 2, 3)
+
+
+def test_kept_checkpoints_load_as_models_of_their_step(images, tiny_train_config, tmp_path):
+    run_dir = train(
+        tiny_train_config(
+            images, tmp_path / "run", "checkpoint.keep_every_n_steps=2", "training.losses.mask_max_coverage=0.5"
+        )
+    )
+    kept = sorted(p.name for p in (run_dir / "checkpoints").glob("step_*.ckpt"))
+    assert kept == ["step_0000002.ckpt", "step_0000004.ckpt"]
+    first, last = (load_model(run_dir / "checkpoints" / name) for name in kept)
+    assert (first.step, last.step) == (2, 4)
+    weights = first.generator.state_dict()
+    assert any(not torch.equal(value, last.generator.state_dict()[key]) for key, value in weights.items())
 
 
 def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -98,6 +113,8 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tin
         ("model.feature_resolution=64", "model.feature_resolution"),
         ("objects.num_objects=0", "objects.num_objects"),
         ("data.resolution=64", "data.resolution"),
+        ("training.losses.mask_max_coverage=1.5", "training.losses.mask_max_coverage"),
+        ("checkpoint.keep_every_n_steps=0", "checkpoint.keep_every_n_steps"),
     ],
 )
 def test_bad_configs_fail_before_training_naming_the_key(images, tiny_train_config, tmp_path, override, key):

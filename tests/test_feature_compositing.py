@@ -1,0 +1,112 @@
+"""GIRAFFE's layout: composite="features" (one plain neural renderer after feature-space compositing)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import TINY_GENERATOR
+
+from giraffehd.build import build_generator
+from giraffehd.networks.neural_renderer import NeuralRenderer
+from giraffehd.scene import ScenePrior
+
+FEATURES = {**TINY_GENERATOR, "refinement_channels": None, "mask_residual": False}
+
+
+def _generator(**overrides):
+    torch.manual_seed(0)
+    settings = {**FEATURES, "object_appearance_conditioning": True, **overrides}
+    return build_generator(image_resolution=32, feature_resolution=8, composite="features", **settings)
+
+
+def _scene(batch=3, seed=0, **prior):
+    return ScenePrior(z_dim=FEATURES["z_dim"], **prior).sample(batch, torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize(("in_res", "out_res"), [(8, 32), (16, 16), (16, 64)])
+def test_neural_renderer_shapes_and_widths(in_res, out_res):
+    renderer = NeuralRenderer(5, in_res, out_res, 3, channel_base=256, channel_max=16, channel_min=4)
+    assert renderer(torch.randn(2, 5, in_res, in_res)).shape == (2, 3, out_res, out_res)
+    assert [conv.out_channels for conv in renderer.convs] == [
+        min(max(256 // (in_res * 2**j), 4), 16) for j in range(1, len(renderer.convs) + 1)
+    ]
+    with pytest.raises(ValueError, match=r"features must have shape \(B, 5"):
+        renderer(torch.randn(2, 4, in_res, in_res))
+
+
+def test_neural_renderer_needs_a_power_of_two_ratio():
+    for out_res in (24, 8):
+        with pytest.raises(ValueError, match="times a power of two"):
+            NeuralRenderer(4, 16, out_res)
+
+
+def test_feature_compositing_output_and_mask():
+    g = _generator()
+    out = g(_scene())
+    assert out.image.shape == out.foreground.shape == out.background.shape == (3, 3, 32, 32)
+    assert g.background_synthesis is None and isinstance(g.foreground_synthesis, NeuralRenderer)
+    expected = F.interpolate(out.low_res_alpha, size=32, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out.mask, expected)
+    torch.testing.assert_close(out.image, out.foreground * out.mask + out.background * (1 - out.mask))
+    assert out.low_res_alpha.max() > 0.01 and out.low_res_alpha.min() < 1e-6
+
+
+def test_every_code_reaches_the_image():
+    g = _generator()
+    scene = _scene(seed=1)
+    base = g(scene).image
+    other = _scene(seed=2)
+    for field in ("object_shape", "object_appearance", "background_shape", "background_appearance"):
+        assert not torch.allclose(g(scene.replace(**{field: getattr(other, field)})).image, base), field
+
+
+def test_object_changes_leave_the_background_and_unreached_pixels_bit_identical():
+    """No style reaches the renderer: an object's codes and pose leave the background render as it was,
+    and the final image too wherever neither version of the object has alpha; in the foreground render
+    they reach a little further (the renderer's reach of two feature pixels), and no further."""
+    g = _generator()
+    prior = dict(rotation_deg=[0, 0], scale=[[0.06, 0.06]] * 3, translation=[[0.0, 0.0]] * 3, fov_deg=[20, 20])
+    scene = _scene(**prior)
+    other = _scene(seed=1, **prior)
+    moved = scene.replace(
+        object_shape=other.object_shape,
+        object_appearance=other.object_appearance,
+        object_rotation_deg=other.object_rotation_deg + 40,
+    )
+    a, b = g(scene), g(moved)
+    assert torch.equal(a.background, b.background)
+    unreached = (torch.maximum(a.mask, b.mask) == 0).expand_as(a.image)
+    assert 0.3 < unreached.float().mean() < 0.95
+    assert torch.equal(a.image[unreached], b.image[unreached])
+    assert not torch.equal(a.image, b.image)
+    touched = torch.maximum(a.low_res_alpha, b.low_res_alpha) > 0
+    near = F.interpolate(F.max_pool2d(touched.float(), 5, stride=1, padding=2), size=32, mode="nearest") > 0
+    far = ~near.expand_as(a.image)
+    assert far.float().mean() > 0.3
+    assert torch.equal(a.foreground[far], b.foreground[far])
+
+
+def test_every_parameter_gets_a_gradient():
+    g = _generator()
+    out = g(_scene(batch=4), stratified=True, generator=torch.Generator().manual_seed(0))
+    (out.image * torch.randn_like(out.image)).sum().backward()
+    for name, parameter in g.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"object_appearance_conditioning": False}, "object_appearance_conditioning=true"),
+        ({"background_feature_dim": 4}, r"background_feature_dim \(4\) equal to feature_dim \(8\)"),
+        ({"refinement_channels": 8}, "no refinement branch"),
+        ({"mask_residual": True}, "no mask residual"),
+    ],
+)
+def test_feature_compositing_refuses_what_it_cannot_use(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        _generator(**overrides)
+
+
+def test_unknown_composite_is_refused():
+    with pytest.raises(ValueError, match="composite must be"):
+        build_generator(image_resolution=32, feature_resolution=8, composite="pixels", **TINY_GENERATOR)
