@@ -22,9 +22,8 @@ from giraffehd.evaluation.evaluator import EvaluatorError, LoadedEvaluator, load
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
 from giraffehd.evaluation.scorecard import Protocol, ScoredSource, evaluator_table, markdown, scorecard, write_scorecard
-from giraffehd.evaluation.sources import generator_source, synthetic_source
+from giraffehd.evaluation.sources import generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
-from giraffehd.scene import SceneParameters
 from giraffehd.training.checkpoint_io import CheckpointError
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -77,15 +76,7 @@ def quality_hook(cfg: DictConfig, model: LoadedModel, dataset: SyntheticDataset)
         except Exception as error:  # a missing module or dependency
             return {"status": "not available", "reason": " ".join(str(error).split())[:200]}
         settings = cfg.fid
-        source = generator_source(model.generator, cfg.truncation_psi)
-
-        def sample_images(start: int, count: int) -> torch.Tensor:  # image i from seed (fid.seed, i)
-            scenes = [
-                model.prior.sample(1, torch.Generator().manual_seed(settings.seed * 1_000_003 + i))
-                for i in range(start, start + count)
-            ]
-            return (source(SceneParameters.cat(scenes)).image + 1) / 2
-
+        sample_images = seeded_images(generator_source(model.generator, cfg.truncation_psi), model.prior, settings.seed)
         try:
             scores = compute_quality(
                 sample_images,

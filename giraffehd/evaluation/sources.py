@@ -28,6 +28,19 @@ class Rendered:
 ImageSource = Callable[[SceneParameters], Rendered]
 
 
+def seeded_images(source: ImageSource, prior, seed: int) -> Callable[[int, int], Float[Tensor, "B 3 H W"]]:
+    """``images(start, count)``: images ``start .. start + count - 1`` of ``source`` in [0, 1], image i drawn
+    from ``prior`` with seed ``seed * 1_000_003 + i`` (so any split into calls gives the same images); the
+    sampler FID/KID reads (``giraffehd-eval`` and ``scripts/fid_over_training.py``)."""
+
+    def images(start: int, count: int) -> Tensor:
+        draws = (torch.Generator().manual_seed(seed * 1_000_003 + i) for i in range(start, start + count))
+        scenes = [prior.sample(1, draw) for draw in draws]
+        return (source(SceneParameters.cat(scenes)).image + 1) / 2
+
+    return images
+
+
 def in_batches(source: ImageSource, scene: SceneParameters, batch_size: int, desc: str | None = None) -> Rendered:
     """Render ``scene`` through ``source`` ``batch_size`` scenes at a time (a progress bar when ``desc``)."""
     starts = range(0, scene.batch_size, batch_size)
