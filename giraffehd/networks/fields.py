@@ -4,7 +4,8 @@ A field maps a 3D point and a style vector (w, from a mapping network) to a dens
 vector. Objects are evaluated in their box frame, where their field is zero outside the box; the
 background field takes world points divided by the far bound of its samples. As in GIRAFFE HD, the
 3D fields are conditioned on the shape style; conditioning the features on the appearance style as
-well (GIRAFFE) is an option.
+well (GIRAFFE) is an option: as in GIRAFFE, the appearance style is added to one more hidden layer after
+the density, so that it can colour each part of the object differently (a body colour, not one tint).
 
 Axis legend: B scenes, N entities (objects), P points, W style dimensions, C feature channels.
 """
@@ -71,7 +72,8 @@ class FeatureField(nn.Module):
             self.skip_shape = nn.Linear(w_dim, hidden_dim, bias=False)
         self.density_head = nn.Linear(hidden_dim, 1)
         self.feature_head = nn.Linear(hidden_dim, feature_dim)
-        self.appearance = nn.Linear(w_dim, feature_dim, bias=False) if condition_on_appearance else None
+        self.appearance = nn.Linear(w_dim, hidden_dim, bias=False) if condition_on_appearance else None
+        self.appearance_hidden = nn.Linear(hidden_dim, hidden_dim) if condition_on_appearance else None
 
     def forward(
         self,
@@ -89,9 +91,8 @@ class FeatureField(nn.Module):
         if self.box_half_size is not None:
             inside = points.abs().amax(dim=-1) <= self.box_half_size
             density = torch.where(inside, density, torch.zeros_like(density))
-        features = self.feature_head(h)
         if self.appearance is not None:
             if w_appearance is None:
                 raise ValueError("this field is conditioned on appearance: pass w_appearance")
-            features = features + self.appearance(w_appearance)[:, :, None]
-        return FieldOutput(density=density, features=features)
+            h = torch.relu(self.appearance_hidden(h) + self.appearance(w_appearance)[:, :, None])
+        return FieldOutput(density=density, features=self.feature_head(h))

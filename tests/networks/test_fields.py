@@ -56,6 +56,9 @@ def test_shape_style_changes_the_field_and_appearance_only_the_features():
     assert not torch.allclose(base.density, other_shape.density)
     torch.testing.assert_close(base.density, other_app.density)
     assert not torch.allclose(base.features, other_app.features)
+    # The appearance acts per point (GIRAFFE's extra hidden layer), not as one offset for the whole object.
+    change = other_app.features - base.features
+    assert (change - change.mean(dim=2, keepdim=True)).abs().max() > 1e-3
     with pytest.raises(ValueError, match="w_appearance"):
         field(points, w_shape)
 
