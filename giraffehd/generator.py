@@ -20,7 +20,8 @@ learns the object's silhouette much faster than two free style-based renderers (
 
 Without the mask residual the silhouette comes from the 3D density alone, so that the 2D renderer cannot
 cut a silhouette out of a box full of density. On the CPU demo that alone did not make the density take
-the car's shape (docs/benchmarks.md); the demo keeps the residual and an object box shaped like the car.
+the car's shape (docs/benchmarks.md); the style-based demo preset (conf/model/demo.yaml) keeps the
+residual and an object box shaped like the car.
 
 Styles: the shape mapping network maps object and background shape codes, the appearance mapping
 network the appearance codes. Object fields are conditioned on their own shape style. The foreground
