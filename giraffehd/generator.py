@@ -114,14 +114,14 @@ class Generator(nn.Module):
             raise ValueError(f'composite must be "image" or "features", got {composite!r}')
         else:
             self._check_image_renderers(foreground_synthesis, background_synthesis, mask_residual)
+            num_ws = foreground_synthesis.num_ws
+            if injection_index is None:
+                injection_index = num_ws // 2
+            if not 0 <= injection_index <= num_ws:
+                raise ValueError(f"injection_index must be in [0, {num_ws}], got {injection_index}")
         near, far = background_depth_range
         if not 0 < near < far:
             raise ValueError(f"background_depth_range must satisfy 0 < near < far, got {background_depth_range}")
-        num_ws = getattr(foreground_synthesis, "num_ws", 0)
-        if composite == "image" and injection_index is None:
-            injection_index = num_ws // 2
-        if composite == "image" and not 0 <= injection_index <= num_ws:
-            raise ValueError(f"injection_index must be in [0, {num_ws}], got {injection_index}")
         self.composite = composite
         self.mapping_shape = mapping_shape
         self.mapping_appearance = mapping_appearance

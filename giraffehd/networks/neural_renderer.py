@@ -35,11 +35,7 @@ class NeuralRenderer(nn.Module):
         channel_min: int = 16,
     ):
         super().__init__()
-        if out_resolution < in_resolution or out_resolution % in_resolution:
-            raise ValueError(
-                f"out_resolution ({out_resolution}) must be in_resolution ({in_resolution}) times a power of two"
-            )
-        num_blocks = (out_resolution // in_resolution).bit_length() - 1
+        num_blocks = max(out_resolution // in_resolution, 1).bit_length() - 1
         if in_resolution * 2**num_blocks != out_resolution:
             raise ValueError(
                 f"out_resolution ({out_resolution}) must be in_resolution ({in_resolution}) times a power of two"
