@@ -45,7 +45,7 @@ from giraffehd.networks.refinement import RefinementNetwork
 from giraffehd.networks.synthesis import SynthesisNetwork
 from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
 from giraffehd.rendering.compositing import composite_images, merge_entity_samples
-from giraffehd.rendering.ray_sampling import sample_depths, sample_in_boxes
+from giraffehd.rendering.ray_sampling import BoxSamples, sample_depths, sample_in_boxes
 from giraffehd.rendering.rays import Rays
 from giraffehd.rendering.transforms import BoxTransform, rotation_about_up
 from giraffehd.rendering.volume_rendering import render_rays
@@ -255,11 +255,10 @@ class Generator(nn.Module):
             translation=scene.object_translation,
         )
         samples = sample_in_boxes(rays, transform, self.num_object_samples, 1.0, stratified, generator)
-        b, n, r, s, _ = samples.points.shape
-        field = self.object_field(samples.points.reshape(b, n, r * s, 3), styles.object_shape, styles.object_appearance)
-        present = scene.object_present[:, :, None, None].to(field.density.dtype)
-        density = field.density.reshape(b, n, r, s) * present
-        features = field.features.reshape(b, n, r, s, -1)
+        density, features = self._object_field_on_hits(samples, styles)
+        n = density.shape[1]
+        present = scene.object_present[:, :, None, None].to(density.dtype)
+        density = density * present
         object_alpha = -torch.expm1(-(density * samples.deltas).sum(dim=-1))
         if n == 1:
             rendered = render_rays(density[:, 0], features[:, 0], samples.depths[:, 0], samples.deltas[:, 0])
@@ -269,6 +268,31 @@ class Generator(nn.Module):
         return ForegroundRendering(
             features=rendered.features, alpha=rendered.alpha, depth=rendered.depth, object_alpha=object_alpha
         )
+
+    def _object_field_on_hits(self, samples: BoxSamples, styles: Styles) -> tuple[Tensor, Tensor]:
+        """The object field on the samples of rays that hit each box; zero density and features elsewhere.
+
+        Rays that miss a box have zero-width bins, so their samples add nothing to the rendering: the
+        field is evaluated only on the first K rays of each (scene, object) after moving hit rays to the
+        front, K the most hits of any of them (about 3/4 of the rays on the demo's car set). The result
+        equals evaluating every ray, since missing rays get weight 0 either way.
+        Returns density (B, N, R, S) and features (B, N, R, S, C).
+        """
+        b, n, r, s, _ = samples.points.shape
+        hits = int(samples.hit.sum(dim=-1).max())
+        order = torch.argsort((~samples.hit).to(torch.uint8), dim=-1, stable=True)[..., :hits]  # (B, N, K)
+        points = torch.gather(samples.points, 2, order[..., None, None].expand(-1, -1, -1, s, 3))
+        field = self.object_field(points.reshape(b, n, hits * s, 3), styles.object_shape, styles.object_appearance)
+        channels = field.features.shape[-1]
+        density = field.density.new_zeros(b, n, r, s)
+        features = field.features.new_zeros(b, n, r, s, channels)
+        density = density.scatter(2, order[..., None].expand(-1, -1, -1, s), field.density.reshape(b, n, hits, s))
+        features = features.scatter(
+            2,
+            order[..., None, None].expand(-1, -1, -1, s, channels),
+            field.features.reshape(b, n, hits, s, channels),
+        )
+        return density, features
 
     def _render_background(self, styles, rays, stratified, generator) -> Float[Tensor, "B R C"]:
         near, far = self.background_depth_range

@@ -162,3 +162,26 @@ def test_without_mask_residual_the_mask_is_the_upsampled_3d_alpha():
         residual.mask,
         torch.nn.functional.interpolate(residual.low_res_alpha, size=32, mode="bilinear", align_corners=False),
     )
+
+
+@pytest.mark.parametrize("num_objects", [1, 3])
+def test_object_field_runs_only_on_rays_that_hit_a_box_with_the_same_result(num_objects):
+    g = _generator().eval()
+    small = [[0.08, 0.12]] * 3  # boxes that leave some rays of every scene free
+    scene = _prior(num_objects, elevation_deg=[0, 30], scale=small).sample(3, torch.Generator().manual_seed(2))
+    seen = []
+    g.object_field.register_forward_hook(lambda module, args, output: seen.append(args[0].shape[2]))
+    packed = g(scene, stratified=True, generator=torch.Generator().manual_seed(0))
+
+    def every_ray(samples, styles):  # the field on all R x S samples, as before packing
+        b, n, r, s, _ = samples.points.shape
+        field = g.object_field(samples.points.reshape(b, n, r * s, 3), styles.object_shape, styles.object_appearance)
+        return field.density.reshape(b, n, r, s), field.features.reshape(b, n, r, s, -1)
+
+    g._object_field_on_hits = every_ray
+    full = g(scene, stratified=True, generator=torch.Generator().manual_seed(0))
+    rays, samples = g.feature_resolution**2, g.num_object_samples
+    assert seen[1] == rays * samples and seen[0] < seen[1]  # fewer points, here where boxes leave rays free
+    for name in ("low_res_features", "depth", "object_alpha", "mask", "image"):
+        # Equal up to rounding: matrix products of another size may sum in another order.
+        torch.testing.assert_close(getattr(packed, name), getattr(full, name), msg=name)

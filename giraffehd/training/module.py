@@ -5,8 +5,9 @@ from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. O
 
 1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
    GIRAFFE HD's mask losses against the objects' projected boxes.
-2. D step: real images against new fakes; every ``r1_interval`` steps the R1 penalty on reals,
-   weighted gamma / 2 * interval (lazy regularization).
+2. D step: real images against the G step's fakes (rendered before G's update; reusing them saves a
+   second render, about a fifth of a step on the CPU demo); every ``r1_interval`` steps the R1 penalty
+   on reals, weighted gamma / 2 * interval (lazy regularization).
 3. EMA of the generator.
 
 All training randomness (scenes, stratified samples, noise, style mixing) comes from a
@@ -116,13 +117,14 @@ class GiraffeHDModule(lightning.LightningModule):
         """One G step, one D step (with R1 when due) and the EMA update; returns the losses."""
         rng = self.step_generator(step)
         batch = real.shape[0]
-        render = partial(self.generator, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob)
 
         # G step.
         self.generator.requires_grad_(True)
         self.discriminator.requires_grad_(False)
         scene = self.prior.sample(batch, rng, self.device)
-        out = render(scene, generator=rng)
+        out = self.generator(
+            scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, generator=rng
+        )
         g_adv = generator_loss(self.discriminator(out.image))
         box = projected_box_mask(scene, out.mask.shape[-1], pad=self.losses.mask_box_pad)
         mask_box = mask_outside_box_loss(out.mask, box)
@@ -144,8 +146,7 @@ class GiraffeHDModule(lightning.LightningModule):
         # D step, with lazy R1.
         self.generator.requires_grad_(False)
         self.discriminator.requires_grad_(True)
-        with torch.no_grad():
-            fake = render(self.prior.sample(batch, rng, self.device), generator=rng).image
+        fake = out.image.detach()  # the G step's images: one render per step, not two
         interval = self.losses.r1_interval
         do_r1 = interval > 0 and self.losses.r1_gamma > 0 and step % interval == 0
         real = real.detach().requires_grad_(do_r1)
