@@ -2,7 +2,7 @@
 
     giraffehd-demo                                   # all four stages, conf/demo.yaml
     giraffehd-demo train.minutes=30 run_dir=runs/demo30
-    giraffehd-demo stages=[render,eval] run_dir=models/demo_car_32.pt
+    giraffehd-demo stages=[render,eval] run_dir=models/demo_car_64.pt
 
 Each stage is one of the project's commands run in this process with the overrides of conf/demo.yaml:
 ``giraffehd-data synth`` (skipped when the data set exists), ``giraffehd-train experiment=demo`` with a
