@@ -43,13 +43,16 @@ def build_generator(
     injection_index: int | None = None,
     mask_residual: bool = True,
     composite: str = "image",
+    mask_steepness: float = 1.0,
 ) -> Generator:
     """A generator with the given sizes. ``refinement_channels=None`` leaves out the refinement branch;
     ``injection_index=None`` switches the foreground renderer from shape to appearance style halfway;
     ``mask_residual=False`` takes the mask from the 3D alpha alone. ``composite="features"`` builds GIRAFFE's
     layout (see :mod:`giraffehd.generator`): one plain neural renderer of the same widths, the background
     field conditioned on appearance; it needs ``refinement_channels=None``, ``mask_residual=False``,
-    ``object_appearance_conditioning=True`` and ``background_feature_dim == feature_dim``."""
+    ``object_appearance_conditioning=True`` and ``background_feature_dim == feature_dim``.
+    ``mask_steepness`` > 1 steepens the compositing mask about 0.5 (see
+    :func:`~giraffehd.rendering.compositing.steepen_mask`)."""
     features = composite == "features"
 
     def synthesis(in_channels: int, out_channels: int) -> SynthesisNetwork:
@@ -103,4 +106,5 @@ def build_generator(
         injection_index=injection_index,
         mask_residual=mask_residual,
         composite=composite,
+        mask_steepness=mask_steepness,
     )

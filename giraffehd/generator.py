@@ -5,7 +5,8 @@ the low-resolution feature map; per object, samples only inside its box, the obj
 objects merged per ray and volume-rendered to a foreground feature map, alpha and depth; the background
 field in its own pass; style-based 2D renderers upsample both; a refinement branch adds an RGB
 residual to the foreground; the mask starts from the upsampled 3D alpha (plus, with ``mask_residual``,
-a residual logit from the foreground renderer); final image = fg * mask + bg * (1 - mask).
+a residual logit from the foreground renderer), optionally steepened (``mask_steepness``); final image =
+fg * mask + bg * (1 - mask).
 
 With ``composite="features"`` the foreground is rendered GIRAFFE's way instead: the background's
 feature map is composited behind the objects' in feature space (premultiplied: objects + (1 - alpha) *
@@ -44,7 +45,7 @@ from giraffehd.networks.neural_renderer import NeuralRenderer
 from giraffehd.networks.refinement import RefinementNetwork
 from giraffehd.networks.synthesis import SynthesisNetwork
 from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
-from giraffehd.rendering.compositing import composite_images, merge_entity_samples
+from giraffehd.rendering.compositing import composite_images, merge_entity_samples, steepen_mask
 from giraffehd.rendering.ray_sampling import BoxSamples, sample_depths, sample_in_boxes
 from giraffehd.rendering.rays import Rays
 from giraffehd.rendering.transforms import BoxTransform, rotation_about_up
@@ -61,7 +62,8 @@ class GeneratorOutput:
     image: Float[Tensor, "B 3 H W"]
     foreground: Float[Tensor, "B 3 H W"]
     background: Float[Tensor, "B 3 H W"]
-    mask: Float[Tensor, "B 1 H W"]
+    mask: Float[Tensor, "B 1 H W"]  # the compositing mask
+    soft_mask: Float[Tensor, "B 1 H W"]  # the mask before steepening (equal to mask at mask_steepness 1)
     low_res_features: Float[Tensor, "B C h w"]  # volume-rendered foreground features
     low_res_alpha: Float[Tensor, "B 1 h w"]  # accumulated alpha of all objects
     depth: Float[Tensor, "B 1 h w"]  # expected depth of the foreground (0 where empty)
@@ -104,8 +106,11 @@ class Generator(nn.Module):
         injection_index: int | None = None,
         mask_residual: bool = True,
         composite: str = "image",
+        mask_steepness: float = 1.0,
     ) -> None:
         super().__init__()
+        if not mask_steepness >= 1:
+            raise ValueError(f"mask_steepness must be at least 1, got {mask_steepness}")
         if composite == "features":
             _check_feature_compositing(object_field, background_field, foreground_synthesis, background_synthesis)
             if refinement is not None or mask_residual:
@@ -135,6 +140,7 @@ class Generator(nn.Module):
         self.background_depth_range = (float(near), float(far))
         self.injection_index = injection_index
         self.mask_residual = mask_residual
+        self.mask_steepness = float(mask_steepness)
         self.feature_resolution = foreground_synthesis.in_resolution
         self.image_resolution = foreground_synthesis.out_resolution
         w_dim = mapping_shape.w_dim
@@ -222,8 +228,11 @@ class Generator(nn.Module):
             bg_map = to_map(background_features)
             scene_rgb = self.foreground_synthesis(fg_features + (1 - fg_alpha) * bg_map)
             bg_rgb = self.foreground_synthesis(bg_map)
-            image = composite_images(scene_rgb, bg_rgb, alpha_up)
-            return GeneratorOutput(image=image, foreground=scene_rgb, background=bg_rgb, mask=alpha_up, **parts)
+            mask = steepen_mask(alpha_up, self.mask_steepness)
+            image = composite_images(scene_rgb, bg_rgb, mask)
+            return GeneratorOutput(
+                image=image, foreground=scene_rgb, background=bg_rgb, mask=mask, soft_mask=alpha_up, **parts
+            )
         fg_ws = self._foreground_ws(scene, styles, style_mixing_prob, generator)
         fg_out = self.foreground_synthesis(fg_features, fg_ws, noise_mode, generator)
         fg_rgb = fg_out[:, :3]
@@ -235,11 +244,13 @@ class Generator(nn.Module):
             mask = torch.sigmoid(torch.logit(alpha_up.clamp(_ALPHA_CLAMP, 1 - _ALPHA_CLAMP)) + fg_out[:, 3:])
         else:
             mask = alpha_up
+        steep = steepen_mask(mask, self.mask_steepness)
         return GeneratorOutput(
-            image=composite_images(fg_rgb, bg_rgb, mask),
+            image=composite_images(fg_rgb, bg_rgb, steep),
             foreground=fg_rgb,
             background=bg_rgb,
-            mask=mask,
+            mask=steep,
+            soft_mask=mask,
             **parts,
         )
 

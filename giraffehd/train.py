@@ -49,6 +49,9 @@ def check_config(cfg: DictConfig) -> ScenePrior:
         raise ValueError(
             f"model.feature_resolution must be a power of two from 4 to model.image_resolution, got {feature}"
         )
+    steepness = model.get("mask_steepness", 1.0)
+    if not steepness >= 1:
+        raise ValueError(f"model.mask_steepness must be at least 1 (1: the mask as rendered), got {steepness}")
     if data.resolution != image:
         raise ValueError(f"data.resolution ({data.resolution}) must equal model.image_resolution ({image})")
     keep_every = cfg.checkpoint.get("keep_every_n_steps")

@@ -48,6 +48,26 @@ def test_feature_compositing_output_and_mask():
     torch.testing.assert_close(out.mask, expected)
     torch.testing.assert_close(out.image, out.foreground * out.mask + out.background * (1 - out.mask))
     assert out.low_res_alpha.max() > 0.01 and out.low_res_alpha.min() < 1e-6
+    torch.testing.assert_close(out.soft_mask, out.mask)
+
+
+def test_steepened_mask_leaves_the_soft_band_to_the_background():
+    """With mask_steepness 2 the compositing mask is the steepened upsampled alpha; where that alpha is
+    below 0.25 the image is the background render's, bit for bit, and soft_mask keeps the alpha itself."""
+    soft, steep = _generator(), _generator(mask_steepness=2.0)
+    scene = _scene()
+    a, b = soft(scene), steep(scene)
+    torch.testing.assert_close(b.soft_mask, a.mask)
+    torch.testing.assert_close(b.mask, (2 * (a.mask - 0.5) + 0.5).clamp(0, 1))
+    band = ((a.mask > 0) & (a.mask < 0.25)).expand_as(b.image)
+    assert band.any()
+    assert torch.equal(b.image[band], b.background[band])
+    assert not torch.equal(a.image[band], a.background[band])
+
+
+def test_mask_steepness_below_one_is_refused():
+    with pytest.raises(ValueError, match="mask_steepness must be at least 1, got 0.5"):
+        _generator(mask_steepness=0.5)
 
 
 def test_every_code_reaches_the_image():

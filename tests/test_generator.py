@@ -164,6 +164,17 @@ def test_without_mask_residual_the_mask_is_the_upsampled_3d_alpha():
     )
 
 
+def test_steepened_mask_in_the_image_layout():
+    """The mask residual's mask is steepened before compositing; soft_mask is the mask before."""
+    scene = _prior(1, elevation_deg=[10, 30]).sample(2, torch.Generator().manual_seed(0))
+    soft = _generator()(scene)
+    steep = _generator(mask_steepness=3.0)(scene)
+    torch.testing.assert_close(steep.soft_mask, soft.mask)
+    torch.testing.assert_close(steep.mask, (3 * (soft.mask - 0.5) + 0.5).clamp(0, 1))
+    torch.testing.assert_close(steep.image, steep.foreground * steep.mask + steep.background * (1 - steep.mask))
+    assert not torch.allclose(steep.image, soft.image)
+
+
 @pytest.mark.parametrize("num_objects", [1, 3])
 def test_object_field_runs_only_on_rays_that_hit_a_box_with_the_same_result(num_objects):
     g = _generator().eval()

@@ -88,3 +88,18 @@ def composite_images(
 ) -> Float[Tensor, "B C H W"]:
     """The 2D composite of GIRAFFE HD: foreground where the mask is 1, background where it is 0."""
     return foreground * mask + background * (1 - mask)
+
+
+def steepen_mask(mask: Float[Tensor, "B 1 H W"], steepness: float) -> Float[Tensor, "B 1 H W"]:
+    """A mask's ramp made ``steepness`` times as steep about 0.5: clamp(k * (mask - 0.5) + 0.5, 0, 1).
+
+    Values below 0.5 - 0.5 / k become exactly 0 and values above 0.5 + 0.5 / k exactly 1; k = 1 returns
+    the mask unchanged. An alpha upsampled from the low-resolution feature map has a band a few pixels wide
+    around each object where it is small but not 0; steepening clears that band, so that pixels there
+    are the background image's alone.
+    """
+    if steepness < 1:
+        raise ValueError(f"mask steepness must be at least 1, got {steepness}")
+    if steepness == 1:
+        return mask
+    return (steepness * (mask - 0.5) + 0.5).clamp(0, 1)

@@ -4,7 +4,7 @@ Networks, the scene prior and partial optimizers come in ready-built (the entry 
 from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. Optimization is manual:
 
 1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
-   GIRAFFE HD's mask losses against the objects' projected boxes.
+   GIRAFFE HD's mask losses against the objects' projected boxes (on the mask before steepening).
 2. D step: real images against the G step's fakes (rendered before G's update; reusing them saves a
    second render, about a fifth of a step on the CPU demo); every ``r1_interval`` steps the R1 penalty
    on reals, weighted gamma / 2 * interval (lazy regularization).
@@ -126,12 +126,15 @@ class GiraffeHDModule(lightning.LightningModule):
             scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, generator=rng
         )
         g_adv = generator_loss(self.discriminator(out.image))
-        box = projected_box_mask(scene, out.mask.shape[-1], pad=self.losses.mask_box_pad)
-        mask_box = mask_outside_box_loss(out.mask, box)
-        mask_coverage = mask_coverage_loss(out.mask, box, self.losses.mask_min_coverage)
+        # The mask losses read the mask before steepening: the steepened one is flat (no gradient) where
+        # the alpha is below 0.5 - 0.5 / steepness, where binarization would push a faint object out of sight.
+        mask = out.soft_mask
+        box = projected_box_mask(scene, mask.shape[-1], pad=self.losses.mask_box_pad)
+        mask_box = mask_outside_box_loss(mask, box)
+        mask_coverage = mask_coverage_loss(mask, box, self.losses.mask_min_coverage)
         if self.losses.mask_max_coverage is not None:
-            mask_coverage = mask_coverage + mask_excess_coverage_loss(out.mask, self.losses.mask_max_coverage)
-        mask_binary = mask_binarization_loss(out.mask)
+            mask_coverage = mask_coverage + mask_excess_coverage_loss(mask, self.losses.mask_max_coverage)
+        mask_binary = mask_binarization_loss(mask)
         g_total = (
             g_adv
             + self.losses.mask_box_weight * mask_box

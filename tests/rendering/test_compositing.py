@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from giraffehd.rendering.compositing import composite_entities, composite_images, merge_entity_samples
+from giraffehd.rendering.compositing import composite_entities, composite_images, merge_entity_samples, steepen_mask
 from giraffehd.rendering.ray_sampling import sample_depths
 from giraffehd.rendering.volume_rendering import render_rays
 
@@ -95,3 +95,18 @@ def test_composite_images():
     mask = torch.tensor([[[[1.0, 0.0], [0.25, 0.5]]]])
     out = composite_images(fg, bg, mask)
     torch.testing.assert_close(out[0, 0], torch.tensor([[1.0, 0.2], [0.4, 0.6]]))
+
+
+def test_steepen_mask_closed_form():
+    mask = torch.tensor([0.0, 0.2, 0.3, 0.5, 0.6, 0.8, 1.0]).reshape(1, 1, 1, 7)
+    torch.testing.assert_close(steepen_mask(mask, 1.0), mask)
+    # k = 2: 0.25 and 0.75 are where the ramp meets 0 and 1; 0.5 stays.
+    torch.testing.assert_close(steepen_mask(mask, 2.0)[0, 0, 0], torch.tensor([0.0, 0.0, 0.1, 0.5, 0.7, 1.0, 1.0]))
+    steep = steepen_mask(mask, 4.0)[0, 0, 0]
+    assert steep[1] == 0 and steep[2] == 0 and steep[5] == 1
+    torch.testing.assert_close(steep[4], torch.tensor(0.9))
+
+
+def test_steepen_mask_rejects_a_flattening():
+    with pytest.raises(ValueError, match="mask steepness must be at least 1, got 0.5"):
+        steepen_mask(torch.zeros(1, 1, 2, 2), 0.5)

@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from giraffehd.generator import Generator
 from giraffehd.model_io import load_model
 from giraffehd.train import CONF_DIR, build_module, check_config, train
 from giraffehd.training import module as module_file
@@ -104,6 +105,38 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tin
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
 
 
+def test_mask_losses_read_the_mask_before_steepening(images, tiny_train_config, tmp_path, monkeypatch):
+    """The D sees the image composited with the steepened mask, but the mask losses read the mask before:
+    the steepened one has no gradient where the alpha is faint, and binarization must still move it."""
+    seen = {}
+    box_loss, binarization = module_file.mask_outside_box_loss, module_file.mask_binarization_loss
+    render = Generator.forward
+
+    def record_box(mask, box):
+        seen["box"] = mask.detach()
+        return box_loss(mask, box)
+
+    def record_binarization(mask):
+        seen["binarization"] = mask.detach()
+        return binarization(mask)
+
+    def record_output(self, *args, **kwargs):
+        out = render(self, *args, **kwargs)
+        if out.image.requires_grad:  # the G step's render, not the EMA's sample grid
+            seen["out"] = out
+        return out
+
+    monkeypatch.setattr(module_file, "mask_outside_box_loss", record_box)
+    monkeypatch.setattr(module_file, "mask_binarization_loss", record_binarization)
+    monkeypatch.setattr(Generator, "forward", record_output)
+    train(tiny_train_config(images, tmp_path / "run", "trainer.max_steps=1", "+model.mask_steepness=2.0"))
+    out = seen["out"]
+    soft = out.soft_mask.detach()
+    assert ((soft > 0) & (soft < 0.25)).any()  # a soft band for the steepening to clear
+    torch.testing.assert_close(out.mask.detach(), (2 * (soft - 0.5) + 0.5).clamp(0, 1))
+    assert torch.equal(seen["box"], soft) and torch.equal(seen["binarization"], soft)
+
+
 @pytest.mark.parametrize(
     ("override", "key"),
     [
@@ -113,6 +146,7 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tin
         ("model.feature_resolution=64", "model.feature_resolution"),
         ("objects.num_objects=0", "objects.num_objects"),
         ("data.resolution=64", "data.resolution"),
+        ("++model.mask_steepness=0.5", "model.mask_steepness"),
         ("training.losses.mask_max_coverage=1.5", "training.losses.mask_max_coverage"),
         ("checkpoint.keep_every_n_steps=0", "checkpoint.keep_every_n_steps"),
     ],
