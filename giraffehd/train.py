@@ -65,6 +65,9 @@ def check_config(cfg: DictConfig) -> ScenePrior:
     ceiling = cfg.training.losses.get("mask_max_coverage")
     if ceiling is not None and not 0 < ceiling <= 1:
         raise ValueError(f"training.losses.mask_max_coverage must be null or in (0, 1], got {ceiling}")
+    background_lr = cfg.optimizer.generator.get("background_field_lr")
+    if background_lr is not None and not background_lr > 0:
+        raise ValueError(f"optimizer.generator.background_field_lr must be null or positive, got {background_lr}")
     if not 0 < cfg.training.ema_decay < 1:
         raise ValueError(f"training.ema_decay must be in (0, 1), got {cfg.training.ema_decay}")
     plain = OmegaConf.to_container(cfg, resolve=True)
@@ -113,6 +116,7 @@ def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
         style_mixing_prob=cfg.training.style_mixing_prob,
         seed=cfg.seed,
         model_config=stored_config(cfg),
+        background_field_lr=optimizer.generator.get("background_field_lr"),
     )
 
 

@@ -75,6 +75,7 @@ class GiraffeHDModule(lightning.LightningModule):
         style_mixing_prob: float = 0.5,
         seed: int = 0,
         model_config: dict | None = None,
+        background_field_lr: float | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -83,6 +84,7 @@ class GiraffeHDModule(lightning.LightningModule):
         self.discriminator = discriminator
         self.prior = prior
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.background_field_lr = background_field_lr  # None: the generator's rate
         self.losses = losses
         self.ema_decay = ema_decay
         self.style_mixing_prob = style_mixing_prob
@@ -91,7 +93,17 @@ class GiraffeHDModule(lightning.LightningModule):
         self._last_step_time: float | None = None
 
     def configure_optimizers(self):
-        return [self.g_optimizer(self.generator.parameters()), self.d_optimizer(self.discriminator.parameters())]
+        return [self.g_optimizer(self.generator_param_groups()), self.d_optimizer(self.discriminator.parameters())]
+
+    def generator_param_groups(self) -> list[dict]:
+        """The generator's parameters for its optimizer: one group, or two when the background field
+        has its own learning rate (the rest of the generator keeps the optimizer's)."""
+        if self.background_field_lr is None:
+            return [{"params": list(self.generator.parameters())}]
+        background = list(self.generator.background_field.parameters())
+        ids = {id(p) for p in background}
+        rest = [p for p in self.generator.parameters() if id(p) not in ids]
+        return [{"params": rest}, {"params": background, "lr": self.background_field_lr}]
 
     def step_generator(self, step: int) -> torch.Generator:
         """The source of all training randomness of one step (seeded by seed, step and rank)."""

@@ -105,6 +105,20 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tin
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
 
 
+def test_background_field_gets_its_own_learning_rate(images, tiny_train_config, tmp_path):
+    cfg = tiny_train_config(images, tmp_path / "run", "optimizer.generator.background_field_lr=0.0001")
+    module = build_module(cfg, check_config(cfg))
+    g_opt, _ = module.configure_optimizers()
+    rest, background = g_opt.param_groups
+    assert rest["lr"] == cfg.optimizer.generator.lr and background["lr"] == 0.0001
+    assert [id(p) for p in background["params"]] == [id(p) for p in module.generator.background_field.parameters()]
+    grouped = sorted(id(p) for group in g_opt.param_groups for p in group["params"])
+    assert grouped == sorted(id(p) for p in module.generator.parameters())
+    plain = tiny_train_config(images, tmp_path / "plain")
+    (only,) = build_module(plain, check_config(plain)).configure_optimizers()[0].param_groups
+    assert only["lr"] == plain.optimizer.generator.lr
+
+
 def test_mask_losses_read_the_mask_before_steepening(images, tiny_train_config, tmp_path, monkeypatch):
     """The D sees the image composited with the steepened mask, but the mask losses read the mask before:
     the steepened one has no gradient where the alpha is faint, and binarization must still move it."""
@@ -147,6 +161,7 @@ def test_mask_losses_read_the_mask_before_steepening(images, tiny_train_config, 
         ("objects.num_objects=0", "objects.num_objects"),
         ("data.resolution=64", "data.resolution"),
         ("++model.mask_steepness=0.5", "model.mask_steepness"),
+        ("optimizer.generator.background_field_lr=0", "optimizer.generator.background_field_lr"),
         ("training.losses.mask_max_coverage=1.5", "training.losses.mask_max_coverage"),
         ("checkpoint.keep_every_n_steps=0", "checkpoint.keep_every_n_steps"),
     ],
