@@ -86,7 +86,8 @@ def resolve_resume(resume: str | None, run_dir: Path) -> Path | None:
 
 def check_checkpoint(path: Path, module: GiraffeHDModule) -> None:
     """One-line errors for a missing, corrupt or foreign checkpoint, before training starts."""
-    state = load_checkpoint_file(path)["state_dict"]
+    checkpoint = load_checkpoint_file(path)
+    state = checkpoint["state_dict"]
     expected = module.state_dict()
     for key, tensor in expected.items():
         if key not in state:
@@ -96,6 +97,13 @@ def check_checkpoint(path: Path, module: GiraffeHDModule) -> None:
                 f"{path} does not match this model: {key} is {tuple(state[key].shape)} there, "
                 f"{tuple(tensor.shape)} here (another model preset?)"
             )
+    saved = checkpoint.get("optimizer_states") or []
+    groups = len(module.generator_param_groups())
+    if saved and len(saved[0]["param_groups"]) != groups:
+        raise CheckpointError(
+            f"{path} was written with {len(saved[0]['param_groups'])} generator parameter group(s), this config "
+            f"has {groups} (optimizer.generator.background_field_lr changed?): resume=null starts afresh"
+        )
 
 
 def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:

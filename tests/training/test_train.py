@@ -184,6 +184,12 @@ def test_foreign_or_corrupt_checkpoints_are_refused(images, tiny_train_config, t
     other_model = train(tiny_train_config(images, tmp_path / "other", "model.w_dim=16", "trainer.max_steps=1"))
     with pytest.raises(CheckpointError, match="does not match this model"):
         train(tiny_train_config(images, tmp_path / "run", f"resume={other_model / 'checkpoints' / 'last.ckpt'}"))
+    one_group = train(tiny_train_config(images, tmp_path / "one", "trainer.max_steps=1")) / "checkpoints" / "last.ckpt"
+    two_groups = tiny_train_config(
+        images, tmp_path / "two", f"resume={one_group}", "optimizer.generator.background_field_lr=0.0001"
+    )
+    with pytest.raises(CheckpointError, match="1 generator parameter group"):
+        train(two_groups)
 
 
 def test_unknown_preset_fails_with_a_message_naming_it(tmp_path):
