@@ -30,6 +30,7 @@ from giraffehd.training.checkpoint_io import AtomicCheckpointIO, CheckpointError
 from giraffehd.training.kept_checkpoints import KeepCheckpoints
 from giraffehd.training.module import GiraffeHDModule, LossSettings, NonFiniteLossError
 from giraffehd.training.sample_grid import SampleGrid
+from giraffehd.training.steepness_ramp import SteepnessRamp
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 EXPECTED_ERRORS = (ValueError, CheckpointError, NonFiniteLossError, OmegaConfBaseException)
@@ -65,6 +66,14 @@ def check_config(cfg: DictConfig) -> ScenePrior:
     ceiling = cfg.training.losses.get("mask_max_coverage")
     if ceiling is not None and not 0 < ceiling <= 1:
         raise ValueError(f"training.losses.mask_max_coverage must be null or in (0, 1], got {ceiling}")
+    ramp = cfg.training.get("mask_steepness_ramp")
+    if ramp is not None:
+        try:
+            SteepnessRamp(**OmegaConf.to_container(ramp))
+        except TypeError:
+            raise ValueError(f"training.mask_steepness_ramp takes start, from_step and to_step, got {ramp}") from None
+        except ValueError as error:
+            raise ValueError(f"training.{error}") from None
     background_lr = cfg.optimizer.generator.get("background_field_lr")
     if background_lr is not None and not background_lr > 0:
         raise ValueError(f"optimizer.generator.background_field_lr must be null or positive, got {background_lr}")
@@ -125,7 +134,13 @@ def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
         seed=cfg.seed,
         model_config=stored_config(cfg),
         background_field_lr=optimizer.generator.get("background_field_lr"),
+        steepness_ramp=steepness_ramp(cfg),
     )
+
+
+def steepness_ramp(cfg: DictConfig) -> SteepnessRamp | None:
+    ramp = cfg.training.get("mask_steepness_ramp")
+    return None if ramp is None else SteepnessRamp(**OmegaConf.to_container(ramp))
 
 
 def stored_config(cfg: DictConfig) -> dict:

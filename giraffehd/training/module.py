@@ -10,6 +10,9 @@ from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. O
    on reals, weighted gamma / 2 * interval (lazy regularization).
 3. EMA of the generator.
 
+With a :class:`~giraffehd.training.steepness_ramp.SteepnessRamp`, each step first sets the mask steepness
+of both generators (the trained one and the EMA) to the ramp's value for that step.
+
 All training randomness (scenes, stratified samples, noise, style mixing) comes from a
 ``torch.Generator`` seeded by (seed, step, rank), so a resumed run draws exactly what an uninterrupted
 one would. ``global_step`` counts G+D steps: the D optimizer is stepped directly, not through Lightning,
@@ -40,6 +43,7 @@ from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask
 from giraffehd.scene import SceneParameters, ScenePrior
 from giraffehd.training.ema import update_ema
+from giraffehd.training.steepness_ramp import SteepnessRamp
 
 CHECKPOINT_VERSION = 1
 
@@ -76,6 +80,7 @@ class GiraffeHDModule(lightning.LightningModule):
         seed: int = 0,
         model_config: dict | None = None,
         background_field_lr: float | None = None,
+        steepness_ramp: SteepnessRamp | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -89,6 +94,8 @@ class GiraffeHDModule(lightning.LightningModule):
         self.ema_decay = ema_decay
         self.style_mixing_prob = style_mixing_prob
         self.seed = seed
+        self.steepness_ramp = steepness_ramp  # None: the generator's own mask steepness throughout
+        self.final_mask_steepness = generator.mask_steepness
         self.model_config = model_config  # stored in checkpoints: what giraffehd.model_io needs to rebuild
         self._last_step_time: float | None = None
 
@@ -129,6 +136,9 @@ class GiraffeHDModule(lightning.LightningModule):
         """One G step, one D step (with R1 when due) and the EMA update; returns the losses."""
         rng = self.step_generator(step)
         batch = real.shape[0]
+        if self.steepness_ramp is not None:
+            steepness = self.steepness_ramp.at(step, self.final_mask_steepness)
+            self.generator.mask_steepness = self.generator_ema.mask_steepness = steepness
 
         # G step.
         self.generator.requires_grad_(True)
