@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-reference", type=int, default=None, help="first N dataset images (default: all)")
     parser.add_argument("--reference", type=Path, default=ROOT / "data" / "synthetic_car_32" / "images")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--every-n-steps", type=int, default=None, help="only kept steps divisible by N (and the last)")
     parser.add_argument("--weights", default=None, help="Inception file (default: the offline sources)")
     parser.add_argument("--cache-dir", default=None, help="reference feature cache (default: giraffehd-eval's)")
     args = parser.parse_args(argv)
@@ -41,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.run_dir / "checkpoints"
     files = sorted(folder.glob("step_*.ckpt")) + [folder / "last.ckpt"]
     files = [f for f in files if f.is_file()]
+    if args.every_n_steps is not None:
+        if args.every_n_steps < 1:
+            print(
+                f"fid_over_training: error: --every-n-steps must be at least 1, got {args.every_n_steps}",
+                file=sys.stderr,
+            )
+            return 2
+        files = [f for f in files if f.name == "last.ckpt" or int(f.stem.split("_")[1]) % args.every_n_steps == 0]
     if not files:
         print(f"fid_over_training: error: no checkpoints in {folder}", file=sys.stderr)
         return 2
