@@ -66,14 +66,13 @@ def check_config(cfg: DictConfig) -> ScenePrior:
     ceiling = cfg.training.losses.get("mask_max_coverage")
     if ceiling is not None and not 0 < ceiling <= 1:
         raise ValueError(f"training.losses.mask_max_coverage must be null or in (0, 1], got {ceiling}")
-    ramp = cfg.training.get("mask_steepness_ramp")
-    if ramp is not None:
-        try:
-            SteepnessRamp(**OmegaConf.to_container(ramp))
-        except TypeError:
-            raise ValueError(f"training.mask_steepness_ramp takes start, from_step and to_step, got {ramp}") from None
-        except ValueError as error:
-            raise ValueError(f"training.{error}") from None
+    try:
+        steepness_ramp(cfg)
+    except TypeError:
+        ramp = cfg.training.mask_steepness_ramp
+        raise ValueError(f"training.mask_steepness_ramp takes start, from_step and to_step, got {ramp}") from None
+    except ValueError as error:
+        raise ValueError(f"training.{error}") from None
     background_lr = cfg.optimizer.generator.get("background_field_lr")
     if background_lr is not None and not background_lr > 0:
         raise ValueError(f"optimizer.generator.background_field_lr must be null or positive, got {background_lr}")
@@ -139,6 +138,7 @@ def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
 
 
 def steepness_ramp(cfg: DictConfig) -> SteepnessRamp | None:
+    """``training.mask_steepness_ramp`` as a :class:`SteepnessRamp`; None when it is null or absent."""
     ramp = cfg.training.get("mask_steepness_ramp")
     return None if ramp is None else SteepnessRamp(**OmegaConf.to_container(ramp))
 
