@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="Inception file (default: the offline sources)")
     parser.add_argument("--cache-dir", default=None, help="reference feature cache (default: giraffehd-eval's)")
     args = parser.parse_args(argv)
+    if args.every_n_steps is not None and args.every_n_steps < 1:
+        print(
+            f"fid_over_training: error: --every-n-steps must be at least 1, got {args.every_n_steps}", file=sys.stderr
+        )
+        return 2
 
     from giraffehd.allocator import keep_freed_memory
 
@@ -42,13 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.run_dir / "checkpoints"
     files = sorted(folder.glob("step_*.ckpt")) + [folder / "last.ckpt"]
     files = [f for f in files if f.is_file()]
-    if args.every_n_steps is not None:
-        if args.every_n_steps < 1:
-            print(
-                f"fid_over_training: error: --every-n-steps must be at least 1, got {args.every_n_steps}",
-                file=sys.stderr,
-            )
-            return 2
+    if args.every_n_steps is not None:  # kept files are step_NNNNNNN.ckpt (giraffehd/training/kept_checkpoints.py)
         files = [f for f in files if f.name == "last.ckpt" or int(f.stem.split("_")[1]) % args.every_n_steps == 0]
     if not files:
         print(f"fid_over_training: error: no checkpoints in {folder}", file=sys.stderr)
