@@ -33,7 +33,11 @@ def sample_weights(density: Float[Tensor, "*batch S"], deltas: Float[Tensor, "*b
     """Contribution of each sample to its ray: transmittance up to the sample times its alpha."""
     optical_depth = density * deltas
     alpha = -torch.expm1(-optical_depth)
-    before = torch.cumsum(optical_depth, dim=-1) - optical_depth
+    # An exclusive cumulative sum (the intervals strictly before each sample). Subtracting each sample's
+    # own optical depth from an inclusive sum cancels catastrophically in float32 when the last interval
+    # is huge (the background's opaque far wall): its transmittance rounded to 1 and the weights summed
+    # to nearly 2.
+    before = torch.cumsum(torch.nn.functional.pad(optical_depth[..., :-1], (1, 0)), dim=-1)
     return torch.exp(-before) * alpha
 
 

@@ -55,3 +55,23 @@ def test_empty_rays_render_nothing_with_finite_gradients():
     assert torch.all(out.alpha == 0) and torch.all(out.depth == 0) and torch.all(out.features == 0)
     (out.features.sum() + out.depth.sum()).backward()
     assert torch.isfinite(density.grad).all() and torch.isfinite(features.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_an_opaque_last_interval_closes_the_ray(dtype):
+    # The background pass ends in a 1e10-long interval (an opaque far wall): every ray is fully covered,
+    # so the weights sum to exactly what one opaque sample can take, 1.
+    g = torch.Generator().manual_seed(1)
+    density = (torch.rand(64, 4, generator=g) * 3).to(dtype)
+    deltas = torch.cat([torch.full((64, 3), 0.5), torch.full((64, 1), 1e10)], dim=-1).to(dtype)
+    weights = sample_weights(density + 0.1, deltas)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(64, dtype=dtype), atol=1e-6, rtol=0)
+
+
+def test_float32_weights_match_float64_over_a_wide_range_of_intervals():
+    g = torch.Generator().manual_seed(2)
+    deltas = 10 ** (torch.rand(512, 16, generator=g, dtype=torch.float64) * 13 - 3)  # 1e-3 .. 1e10
+    density = torch.rand(512, 16, generator=g, dtype=torch.float64) * 5
+    exact = sample_weights(density, deltas)
+    approx = sample_weights(density.float(), deltas.float())
+    torch.testing.assert_close(approx.double(), exact, atol=1e-6, rtol=0)
