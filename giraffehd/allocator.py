@@ -2,11 +2,12 @@
 
 PyTorch allocates and frees large temporaries on every operation. glibc's default allocator serves
 large blocks with fresh mmaps and returns freed memory to the kernel at once, so the kernel spends its
-time zeroing and mapping pages: on our 2-core machines that was ~40% of CPU time and a 1.5x slowdown of
-the demo (README, "Speed"). :func:`keep_freed_memory` tells glibc, at run time, to serve every block
-from its heap and to keep freed memory for reuse; the peak memory of a run stays what it was, but is not
-handed back until the process ends. The entry points call it first; set GIRAFFEHD_DEFAULT_MALLOC=1 to
-keep glibc's defaults. It does nothing where glibc's ``mallopt`` is not available (macOS, Windows, musl).
+time zeroing and mapping pages instead of computing, which slows small CPU machines down markedly
+(docs/benchmarks.md compares both settings). :func:`keep_freed_memory` tells glibc, at run time, to serve
+every block from its heap and to keep freed memory for reuse: the process's resident memory can be
+somewhat higher, and it is not handed back until the process ends. The entry points call it first; set
+GIRAFFEHD_DEFAULT_MALLOC=1 to keep glibc's defaults. It does nothing where glibc's ``mallopt`` is not
+available (macOS, Windows, musl).
 """
 
 import ctypes

@@ -109,7 +109,7 @@ def run_demo(cfg: DictConfig) -> dict[str, float]:
     configs = stage_configs(cfg)  # every override checked before any work
     from giraffehd.data.cli import run_synth
     from giraffehd.evaluation.cli import run as run_eval
-    from giraffehd.render.cli import run_render
+    from giraffehd.sweeps.cli import run_render
     from giraffehd.train import train
 
     seconds: dict[str, float] = {}

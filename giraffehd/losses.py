@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor
 
-# Weights of GIRAFFE HD's released training script (see the module docstring).
+# Weights of GIRAFFE HD's released training script (see the module docstring); the defaults of LossSettings.
 BBOX_WEIGHT = 14.0
 COVERAGE_WEIGHT = 14.0
 COVERAGE_MIN_RATIO = 0.3
@@ -73,10 +73,9 @@ def mask_coverage_loss(
     GIRAFFE HD: ``relu(min_ratio - mean(mask))`` with min ratio 0.3, i.e. the fraction of the whole IMAGE
     averaged over the batch; that is this function with ``box_mask=None``. Measuring against the box instead
     suits scenes whose objects fill only part of the frame, where 30% of the image would push the mask out of
-    the box and fight :func:`mask_outside_box_loss`.
+    the box and fight :func:`mask_outside_box_loss`. ``min_ratio`` is checked where it is configured
+    (:class:`~giraffehd.training.loss_settings.LossSettings`), not on every call.
     """
-    if not 0.0 <= min_ratio <= 1.0:
-        raise ValueError(f"min_ratio must be in [0, 1], got {min_ratio}")
     region = torch.ones_like(mask) if box_mask is None else box_mask
     area = region.sum(dim=(1, 2, 3))
     valid = area > 0
@@ -95,8 +94,6 @@ def mask_excess_coverage_loss(mask: Float[Tensor, "B 1 H W"], max_ratio: float) 
     the image for the car set at its camera) makes the foreground keep to the object. Acts on the batch
     mean, like :func:`mask_coverage_loss`.
     """
-    if not 0.0 <= max_ratio <= 1.0:
-        raise ValueError(f"max_ratio must be in [0, 1], got {max_ratio}")
     return F.relu(mask.mean(dim=(1, 2, 3)).mean() - max_ratio)
 
 

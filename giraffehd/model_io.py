@@ -7,7 +7,9 @@
 
 A training checkpoint carries the resolved model, camera and objects groups (``giraffehd_config``);
 checkpoints written before that are read with the run folder's ``config.yaml``. An exported model holds
-only the EMA generator's weights and that config, a few MB instead of the whole training state.
+only the EMA generator's weights and that config, a few MB instead of the whole training state. Files
+written before the generator was made of parts (a flat model config) are upgraded on load
+(:mod:`giraffehd.model.legacy`); exporting one writes it in today's layout.
 Every failure is a one-line :class:`~giraffehd.training.checkpoint_io.CheckpointError` naming the file.
 """
 
@@ -20,7 +22,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from giraffehd.atomic import write_atomically
-from giraffehd.generator import Generator
+from giraffehd.model.generator import Generator
+from giraffehd.model.legacy import is_legacy, upgrade_model_config, upgrade_state_dict
 from giraffehd.scene import ScenePrior
 from giraffehd.training.checkpoint_io import CheckpointError, check_training_checkpoint, read_weights_only
 
@@ -65,10 +68,29 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict, int]:
     return state, config, int(checkpoint.get("global_step", 0))
 
 
+def _upgrade(state: dict[str, torch.Tensor], config: dict, file: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Files written before the generator was made of parts: flat config and names to the nested ones."""
+    if not is_legacy(config["model"]):
+        return state, config
+    try:
+        model = upgrade_model_config(config["model"])
+    except ValueError as error:
+        raise CheckpointError(f"{file}: {error}") from None
+    return upgrade_state_dict(state, config["model"]), {**config, "model": model}
+
+
+def read_generator_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict, int]:
+    """(EMA generator weights, config, step) of a run folder, checkpoint or exported model, in today's layout."""
+    file = _checkpoint_file(Path(path))
+    state, config, step = _read(file)
+    state, config = _upgrade(state, config, file)
+    return state, config, step
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Rebuild the EMA generator and its prior from a run folder, a checkpoint or an exported model."""
     file = _checkpoint_file(Path(path))
-    state, config, step = _read(file)
+    state, config, step = read_generator_state(file)
     try:
         generator = instantiate(OmegaConf.create(config["model"]))
     except Exception as error:
@@ -86,9 +108,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
             )
     generator.load_state_dict(state)
     generator.eval().requires_grad_(False)
-    if not bool(generator.w_avg_ready):
+    if not generator.w_avg_ready:
         generator.update_w_avg(10_000, torch.Generator().manual_seed(0))
-    prior = ScenePrior.from_groups(config["camera"], config["objects"], z_dim=config["model"]["z_dim"])
+    prior = ScenePrior.from_groups(config["camera"], config["objects"], z_dim=generator.z_dim)
     return LoadedModel(generator.to(device), prior, config, step, file)
 
 

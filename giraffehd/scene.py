@@ -3,7 +3,7 @@
 A scene is one explicit, typed object, :class:`SceneParameters`: latent codes per object and for the
 background, the camera, each object's pose, and which objects are present. :class:`ScenePrior` samples
 it from uniform ranges (the config's ``camera`` and ``objects`` groups) and standard normal codes,
-with a ``torch.Generator``. Any subset can be fixed by the caller; the rest is sampled, and the random
+with a ``torch.Generator`` (``rng``). Any subset can be fixed by the caller; the rest is sampled, and the random
 stream does not depend on which fields are fixed, so a sweep that fixes one knob keeps every other
 factor of a seed unchanged.
 
@@ -91,8 +91,8 @@ class Range:
         if not self.low <= self.high:
             raise ValueError(f"range low must not exceed high, got [{self.low}, {self.high}]")
 
-    def sample(self, shape: tuple[int, ...], generator: torch.Generator, device: torch.device | str) -> Tensor:
-        u = torch.rand(shape, generator=generator, device=device)
+    def sample(self, shape: tuple[int, ...], rng: torch.Generator, device: torch.device | str) -> Tensor:
+        u = torch.rand(shape, generator=rng, device=device)
         return self.low + (self.high - self.low) * u
 
 
@@ -178,13 +178,13 @@ class ScenePrior:
             raise ValueError(f"{group}.{error}" if group else str(error)) from None
 
     def sample(
-        self, batch_size: int, generator: torch.Generator, device: torch.device | str = "cpu", **fixed
+        self, batch_size: int, rng: torch.Generator, device: torch.device | str = "cpu", **fixed
     ) -> SceneParameters:
         """Sample B scenes; keyword arguments fix fields (broadcast to their shapes, e.g. a float)."""
         b, n, z = batch_size, self.num_objects, self.z_dim
 
         def normal(*shape):
-            return torch.randn(shape, generator=generator, device=device)
+            return torch.randn(shape, generator=rng, device=device)
 
         # Every field is drawn, in a fixed order, whether or not it is fixed below.
         scene = SceneParameters(
@@ -192,31 +192,31 @@ class ScenePrior:
             object_appearance=normal(b, n, z),
             background_shape=normal(b, z),
             background_appearance=normal(b, z),
-            camera_azimuth_deg=self.azimuth_deg.sample((b,), generator, device),
-            camera_elevation_deg=self.elevation_deg.sample((b,), generator, device),
-            camera_radius=self.radius.sample((b,), generator, device),
-            camera_fov_deg=self.fov_deg.sample((b,), generator, device),
-            object_rotation_deg=self.rotation_deg.sample((b, n), generator, device),
-            object_translation=torch.stack([r.sample((b, n), generator, device) for r in self.translation], dim=-1),
-            object_scale=self._sample_scale(b, generator, device),
-            object_present=self._sample_presence(b, generator, device),
+            camera_azimuth_deg=self.azimuth_deg.sample((b,), rng, device),
+            camera_elevation_deg=self.elevation_deg.sample((b,), rng, device),
+            camera_radius=self.radius.sample((b,), rng, device),
+            camera_fov_deg=self.fov_deg.sample((b,), rng, device),
+            object_rotation_deg=self.rotation_deg.sample((b, n), rng, device),
+            object_translation=torch.stack([r.sample((b, n), rng, device) for r in self.translation], dim=-1),
+            object_scale=self._sample_scale(b, rng, device),
+            object_present=self._sample_presence(b, rng, device),
         )
         return scene.replace(**fixed) if fixed else scene
 
-    def _sample_scale(self, batch_size: int, generator: torch.Generator, device) -> Tensor:
+    def _sample_scale(self, batch_size: int, rng: torch.Generator, device) -> Tensor:
         shape = (batch_size, self.num_objects)
         if self.joint_scale:
-            u = torch.rand(shape, generator=generator, device=device)[..., None]
+            u = torch.rand(shape, generator=rng, device=device)[..., None]
             low = torch.tensor([r.low for r in self.scale], device=device)
             high = torch.tensor([r.high for r in self.scale], device=device)
             return low + (high - low) * u
-        return torch.stack([r.sample(shape, generator, device) for r in self.scale], dim=-1)
+        return torch.stack([r.sample(shape, rng, device) for r in self.scale], dim=-1)
 
-    def _sample_presence(self, batch_size: int, generator: torch.Generator, device) -> Tensor:
+    def _sample_presence(self, batch_size: int, rng: torch.Generator, device) -> Tensor:
         n = self.num_objects
         low = n if self.min_objects is None else self.min_objects
-        count = torch.randint(low, n + 1, (batch_size,), generator=generator, device=device)
+        count = torch.randint(low, n + 1, (batch_size,), generator=rng, device=device)
         # A random subset of `count` slots: rank random keys and keep the lowest ranks.
-        keys = torch.rand(batch_size, n, generator=generator, device=device)
+        keys = torch.rand(batch_size, n, generator=rng, device=device)
         ranks = keys.argsort(dim=1).argsort(dim=1)
         return ranks < count[:, None]

@@ -11,13 +11,12 @@ and logs; ``resume=auto`` (the default) continues from the run folder's last che
 
 import sys
 import warnings
-from functools import partial
 from pathlib import Path
 
 import hydra
 import lightning
 import torch
-from hydra.utils import instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
@@ -25,61 +24,40 @@ from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.data.image_files import DataError
+from giraffehd.model.legacy import is_legacy
 from giraffehd.scene import ScenePrior
 from giraffehd.training.checkpoint_io import AtomicCheckpointIO, CheckpointError, load_checkpoint_file
+from giraffehd.training.config_errors import config_keys, instantiate_checked, name_key
+from giraffehd.training.init_from import init_generators
 from giraffehd.training.kept_checkpoints import KeepCheckpoints
-from giraffehd.training.module import GiraffeHDModule, LossSettings, NonFiniteLossError
+from giraffehd.training.module import GiraffeHDModule, NonFiniteLossError
 from giraffehd.training.sample_grid import SampleGrid
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 EXPECTED_ERRORS = (ValueError, CheckpointError, NonFiniteLossError, OmegaConfBaseException)
-
-
-def _is_power_of_two(value: int) -> bool:
-    return value >= 1 and value & (value - 1) == 0
+# The module's own arguments and the config keys they come from (its errors name the argument).
+MODULE_KEYS = {
+    "ema_decay": "training.ema_decay",
+    "style_mixing_prob": "training.style_mixing_prob",
+    "background_field_lr": "optimizer.background_field_lr",
+}
+RAMP_KEY = "training.mask_steepness_ramp"
 
 
 def check_config(cfg: DictConfig) -> ScenePrior:
-    """Validate what instantiation would not name clearly; returns the scene prior."""
-    model, data = cfg.model, cfg.data
-    image, feature = model.image_resolution, model.feature_resolution
-    if not (_is_power_of_two(image) and 32 <= image <= 1024):
-        raise ValueError(f"model.image_resolution must be a power of two from 32 to 1024, got {image}")
-    if not (_is_power_of_two(feature) and 4 <= feature <= image):
-        raise ValueError(
-            f"model.feature_resolution must be a power of two from 4 to model.image_resolution, got {feature}"
-        )
-    steepness = model.get("mask_steepness", 1.0)
-    if not steepness >= 1:
-        raise ValueError(f"model.mask_steepness must be at least 1 (1: the mask as rendered), got {steepness}")
-    if data.resolution != image:
-        raise ValueError(f"data.resolution ({data.resolution}) must equal model.image_resolution ({image})")
-    keep_every = cfg.checkpoint.get("keep_every_n_steps")
-    if keep_every is not None and keep_every < 1:
-        raise ValueError(f"checkpoint.keep_every_n_steps must be null or at least 1, got {keep_every}")
-    if cfg.trainer.max_steps < 1:
-        raise ValueError(f"trainer.max_steps must be at least 1, got {cfg.trainer.max_steps}")
-    for key in ("r1_interval", "r1_gamma", "mask_min_coverage"):
-        if cfg.training.losses[key] < 0:
-            raise ValueError(f"training.losses.{key} must not be negative, got {cfg.training.losses[key]}")
-    ceiling = cfg.training.losses.get("mask_max_coverage")
-    if ceiling is not None and not 0 < ceiling <= 1:
-        raise ValueError(f"training.losses.mask_max_coverage must be null or in (0, 1], got {ceiling}")
-    try:
-        steepness_ramp(cfg)
-    except TypeError:
-        ramp = cfg.training.mask_steepness_ramp
-        raise ValueError(f"training.mask_steepness_ramp takes start, from_step and to_step, got {ramp}") from None
-    except ValueError as error:
-        raise ValueError(f"training.{error}") from None
-    background_lr = cfg.optimizer.generator.get("background_field_lr")
-    if background_lr is not None and not background_lr > 0:
-        raise ValueError(f"optimizer.generator.background_field_lr must be null or positive, got {background_lr}")
-    if not 0 < cfg.training.ema_decay < 1:
-        raise ValueError(f"training.ema_decay must be in (0, 1), got {cfg.training.ema_decay}")
+    """The checks that span config groups, before anything is built; returns the scene prior.
+
+    Each group's values are checked by the constructor they are passed to (the errors name the key, see
+    :func:`build_module`); what no single constructor sees is checked here.
+    """
+    image = cfg.model.image_resolution
+    for key in ("data.resolution", "discriminator.resolution"):
+        value = OmegaConf.select(cfg, key)
+        if value != image:
+            raise ValueError(f"{key} ({value}) must equal model.image_resolution ({image})")
     plain = OmegaConf.to_container(cfg, resolve=True)
-    return ScenePrior.from_groups(plain["camera"], plain["objects"], z_dim=model.z_dim)
+    return ScenePrior.from_groups(plain["camera"], plain["objects"], z_dim=cfg.model.styles.z_dim)
 
 
 def resolve_resume(resume: str | None, run_dir: Path) -> Path | None:
@@ -93,9 +71,16 @@ def resolve_resume(resume: str | None, run_dir: Path) -> Path | None:
 
 
 def check_checkpoint(path: Path, module: GiraffeHDModule) -> None:
-    """One-line errors for a missing, corrupt or foreign checkpoint, before training starts."""
+    """One-line errors for a missing, corrupt, foreign or outdated checkpoint, before training starts."""
     checkpoint = load_checkpoint_file(path)
     state = checkpoint["state_dict"]
+    stored_model = (checkpoint.get("giraffehd_config") or {}).get("model") or {}
+    if is_legacy(stored_model) or any(key.startswith("generator.mapping_shape.") for key in state):
+        raise CheckpointError(
+            f"{path} was written before the generator was made of parts (flat parameter names such as "
+            f"generator.mapping_shape.*): it cannot resume training, but it still loads for rendering "
+            f"(giraffehd-render, giraffehd.model_io.load_model); resume=null starts afresh"
+        )
     expected = module.state_dict()
     for key, tensor in expected.items():
         if key not in state:
@@ -110,37 +95,62 @@ def check_checkpoint(path: Path, module: GiraffeHDModule) -> None:
     if saved and len(saved[0]["param_groups"]) != groups:
         raise CheckpointError(
             f"{path} was written with {len(saved[0]['param_groups'])} generator parameter group(s), this config "
-            f"has {groups} (optimizer.generator.background_field_lr changed?): resume=null starts afresh"
+            f"has {groups} (optimizer.background_field_lr changed?): resume=null starts afresh"
         )
 
 
 def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
+    """The networks, optimizer partials and loss settings as configured, in the training module; a value
+    its constructor refuses stops with one line naming the config key."""
+    losses = instantiate_checked(cfg, "training.losses")
+    ramp = steepness_ramp(cfg)
+    g_optimizer = instantiate_checked(cfg, "optimizer.generator")
+    d_optimizer = instantiate_checked(cfg, "optimizer.discriminator")
     torch.manual_seed(cfg.seed)  # initial weights
-    optimizer = cfg.optimizer
+    generator = instantiate_checked(cfg, "model")
+    discriminator = instantiate_checked(cfg, "discriminator")
+    with config_keys(MODULE_KEYS):
+        module = GiraffeHDModule(
+            generator=generator,
+            discriminator=discriminator,
+            prior=prior,
+            g_optimizer=g_optimizer,
+            d_optimizer=d_optimizer,
+            losses=losses,
+            ema_decay=cfg.training.ema_decay,
+            style_mixing_prob=cfg.training.style_mixing_prob,
+            seed=cfg.seed,
+            model_config=stored_config(cfg),
+            background_field_lr=cfg.optimizer.background_field_lr,
+            steepness_ramp=ramp,
+        )
+    check_optimizers(cfg, module)
+    return module
 
-    def adam(settings) -> partial:
-        return partial(torch.optim.Adam, lr=settings.lr, betas=tuple(settings.betas))
 
-    return GiraffeHDModule(
-        generator=instantiate(cfg.model),
-        discriminator=instantiate(cfg.discriminator),
-        prior=prior,
-        g_optimizer=adam(optimizer.generator),
-        d_optimizer=adam(optimizer.discriminator),
-        losses=LossSettings(**OmegaConf.to_container(cfg.training.losses)),
-        ema_decay=cfg.training.ema_decay,
-        style_mixing_prob=cfg.training.style_mixing_prob,
-        seed=cfg.seed,
-        model_config=stored_config(cfg),
-        background_field_lr=optimizer.generator.get("background_field_lr"),
-        steepness_ramp=steepness_ramp(cfg),
-    )
+def check_optimizers(cfg: DictConfig, module: GiraffeHDModule) -> None:
+    """Build the optimizers once: they are partials until Lightning asks for them, after the run folder
+    is written, and a bad learning rate should stop before that."""
+    for name, optimizer, params in (
+        ("generator", module.g_optimizer, module.generator_param_groups()),
+        ("discriminator", module.d_optimizer, module.discriminator.parameters()),
+    ):
+        try:
+            optimizer(params)
+        except (ValueError, TypeError) as error:
+            raise ValueError(name_key(str(error), f"optimizer.{name}", cfg.optimizer[name])) from None
 
 
 def steepness_ramp(cfg: DictConfig) -> SteepnessRamp | None:
     """``training.mask_steepness_ramp`` as a :class:`SteepnessRamp`; None when it is null or absent."""
     ramp = cfg.training.get("mask_steepness_ramp")
-    return None if ramp is None else SteepnessRamp(**OmegaConf.to_container(ramp))
+    if ramp is None:
+        return None
+    try:
+        with config_keys({name: f"{RAMP_KEY}.{name}" for name in ("start", "from_step", "to_step")}):
+            return SteepnessRamp(**OmegaConf.to_container(ramp))
+    except TypeError:
+        raise ValueError(f"{RAMP_KEY} takes start, from_step and to_step, got {ramp}") from None
 
 
 def stored_config(cfg: DictConfig) -> dict:
@@ -159,17 +169,54 @@ def make_logger(run_dir: Path):
         return CSVLogger(str(run_dir), name="logs")  # logs/version_N/metrics.csv, a new N per launch
 
 
+def build_trainer(cfg: DictConfig, run_dir: Path) -> lightning.Trainer:
+    """The Lightning trainer with its callbacks (checkpoints, sample grids, kept checkpoints); nothing is
+    written until it fits."""
+    checkpoints = run_dir / "checkpoints"
+    callbacks: list[lightning.Callback] = [
+        ModelCheckpoint(
+            dirpath=str(checkpoints),
+            every_n_train_steps=cfg.checkpoint.every_n_steps,
+            save_last=True,
+            save_top_k=0,
+            enable_version_counter=False,  # overwrite last.ckpt after a resume (not last-v1.ckpt)
+        )
+    ]
+    samples = cfg.samples
+    with config_keys({"every_n_steps": "samples.every_n_steps", "num_samples": "samples.num_samples"}):
+        callbacks.append(SampleGrid(str(run_dir / "samples"), samples.every_n_steps, samples.num_samples, samples.seed))
+    keep_every = cfg.checkpoint.get("keep_every_n_steps")
+    if keep_every is not None:  # a history for scoring the model over training (FID per checkpoint)
+        with config_keys({"every_n_steps": "checkpoint.keep_every_n_steps"}):
+            callbacks.append(KeepCheckpoints(checkpoints, keep_every))
+    try:
+        return lightning.Trainer(
+            **OmegaConf.to_container(cfg.trainer, resolve=True),
+            default_root_dir=str(run_dir),
+            logger=make_logger(run_dir),
+            callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],
+            enable_model_summary=False,
+        )
+    except (ValueError, TypeError, MisconfigurationException) as error:
+        raise ValueError(name_key(str(error), "trainer", cfg.trainer)) from None
+
+
 def train(cfg: DictConfig) -> Path:
     """Train as configured; returns the run folder."""
     # Checkpoints hold the state after each G+D step, which is what resuming needs.
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
     prior = check_config(cfg)
     run_dir = Path(cfg.run_dir)
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiate_checked(cfg, "data")
     module = build_module(cfg, prior)
     ckpt_path = resolve_resume(cfg.resume, run_dir)
     if ckpt_path is not None:
         check_checkpoint(ckpt_path, module)
+    init_from = cfg.get("init_from")
+    if init_from is not None and ckpt_path is None:  # a resumed run already holds its weights
+        print(init_generators(init_from, module.generator, module.generator_ema).summary())
+    trainer = build_trainer(cfg, run_dir)
     try:
         datamodule.setup("fit")
     except DataError as error:
@@ -179,28 +226,6 @@ def train(cfg: DictConfig) -> Path:
     config_path = run_dir / "config.yaml"
     config_path.with_suffix(".yaml.tmp").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     config_path.with_suffix(".yaml.tmp").replace(config_path)
-
-    callbacks = [
-        ModelCheckpoint(
-            dirpath=str(run_dir / "checkpoints"),
-            every_n_train_steps=cfg.checkpoint.every_n_steps,
-            save_last=True,
-            save_top_k=0,
-            enable_version_counter=False,  # overwrite last.ckpt after a resume (not last-v1.ckpt)
-        ),
-        SampleGrid(str(run_dir / "samples"), cfg.samples.every_n_steps, cfg.samples.num_samples, cfg.samples.seed),
-    ]
-    keep_every = cfg.checkpoint.get("keep_every_n_steps")
-    if keep_every:  # a history for scoring the model over training (FID per checkpoint)
-        callbacks.append(KeepCheckpoints(run_dir / "checkpoints", keep_every))
-    trainer = lightning.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
-        default_root_dir=str(run_dir),
-        logger=make_logger(run_dir),
-        callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],
-        enable_model_summary=False,
-    )
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
     # Periodic checkpoints stop at the last multiple of every_n_steps; keep the final state too (a run
     # stopped by max_time, or a max_steps that is not a multiple).

@@ -31,18 +31,15 @@ def measure(model: str, batch: int, repeats: int, device_name: str, train_step: 
 
     tuned = keep_freed_memory()
     import torch
-    from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
 
+    from giraffehd.config import build_model
     from giraffehd.scene import ScenePrior
 
-    with initialize_config_dir(config_dir=str(ROOT / "conf" / "model"), version_base="1.3"):
-        cfg = compose(model)
     device = torch.device(
         "cuda" if device_name == "auto" and torch.cuda.is_available() else device_name.replace("auto", "cpu")
     )
-    generator = instantiate(cfg).to(device).eval()
-    prior = ScenePrior(z_dim=cfg.z_dim)
+    generator = build_model(model).to(device).eval()
+    prior = ScenePrior(z_dim=generator.z_dim)
     scenes = [prior.sample(batch, torch.Generator(device).manual_seed(i), device) for i in range(repeats + 1)]
 
     def sync() -> None:
@@ -58,18 +55,19 @@ def measure(model: str, batch: int, repeats: int, device_name: str, train_step: 
             sync()
             if index > 0:  # the first pass warms up
                 timings.append(time.perf_counter() - start)
-    step_times = measure_training_step(generator.train(), cfg, batch, repeats, device, sync) if train_step else {}
+    step_times = measure_training_step(generator.train(), batch, repeats, device, sync) if train_step else {}
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = statistics.median(timings)
+    field = generator.features.object_field
     return {
         "model": model,
-        "image": cfg.image_resolution,
-        "feature_map": cfg.feature_resolution,
-        "field": f"{cfg.object_hidden_dim}x{cfg.object_num_layers}",
-        "samples_in_box": cfg.num_object_samples,
+        "image": generator.image_resolution,
+        "feature_map": generator.feature_resolution,
+        "field": f"{field.input_points.out_features}x{len(field.hidden) + 1}",
+        "samples_in_box": generator.features.num_object_samples,
         "batch": batch,
         "images_per_s": batch / seconds,
         "min_images_per_s": batch / max(timings),
@@ -83,7 +81,7 @@ def measure(model: str, batch: int, repeats: int, device_name: str, train_step: 
     }
 
 
-def measure_training_step(generator, cfg, batch: int, repeats: int, device, sync) -> dict:
+def measure_training_step(generator, batch: int, repeats: int, device, sync) -> dict:
     """Median seconds of one G+D step (the training module's own step), without and with R1."""
     from functools import partial
 
@@ -93,13 +91,13 @@ def measure_training_step(generator, cfg, batch: int, repeats: int, device, sync
     from giraffehd.scene import ScenePrior
     from giraffehd.training.module import GiraffeHDModule, LossSettings
 
-    discriminator = Discriminator(cfg.image_resolution, channel_base=2048, channel_max=128).to(device)
+    discriminator = Discriminator(generator.image_resolution, channel_base=2048, channel_max=128).to(device)
     adam = partial(torch.optim.Adam, lr=5e-4, betas=(0.0, 0.99))
     module = GiraffeHDModule(
-        generator, discriminator, ScenePrior(z_dim=cfg.z_dim), adam, adam, LossSettings(r1_interval=2)
+        generator, discriminator, ScenePrior(z_dim=generator.z_dim), adam, adam, LossSettings(r1_interval=2)
     ).to(device)
     opt_g, opt_d = module.configure_optimizers()
-    real = torch.rand(batch, 3, cfg.image_resolution, cfg.image_resolution, device=device) * 2 - 1
+    real = torch.rand(batch, 3, generator.image_resolution, generator.image_resolution, device=device) * 2 - 1
     times = {0: [], 1: []}  # step % 2 == 0: with R1
     for step in range(2 * repeats + 2):
         sync()

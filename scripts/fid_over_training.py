@@ -7,7 +7,7 @@ Scores ``run/checkpoints/step_*.ckpt`` and ``last.ckpt`` (EMA generator) with th
 ``giraffehd-eval metrics=[fid]`` (clean-fid clean mode, offline Inception, images i drawn from seed
 (seed, i), the first ``--num-reference`` images of the dataset as the reference; the reference features
 are cached). Prints a Markdown table and writes it with the figures as JSON to
-``run/eval/fid_over_training.{md,json}``. About 0.25 s per image on 2 CPU cores.
+``run/eval/fid_over_training.{md,json}``. Inception dominates the time on CPU (docs/evaluation_fid.md, Speed).
 """
 
 import argparse

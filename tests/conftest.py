@@ -12,27 +12,43 @@ install_import_hook("giraffehd", "beartype.beartype")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-# Generator sizes small enough for many forward and backward passes per test (build_generator kwargs).
-TINY_GENERATOR = dict(
-    z_dim=8,
-    w_dim=16,
-    mapping_layers=2,
-    feature_dim=8,
-    object_hidden_dim=16,
-    object_num_layers=3,
-    object_skip_layer=1,
-    object_num_frequencies=3,
-    background_feature_dim=8,
-    background_hidden_dim=16,
-    background_num_layers=2,
-    background_num_frequencies=2,
-    num_object_samples=6,
-    num_background_samples=3,
-    channel_base=256,
-    channel_max=16,
-    channel_min=8,
-    refinement_channels=8,
+# Generator sizes small enough for many forward and backward passes per test: overrides of the tiny
+# preset (conf/model/tiny.yaml), relative to the model group.
+TINY_GENERATOR = (
+    "styles.z_dim=8",
+    "styles.w_dim=16",
+    "features.object_field.feature_dim=8",
+    "features.object_field.hidden_dim=16",
+    "features.object_field.skip_layer=1",
+    "features.object_field.num_frequencies=3",
+    "features.background_field.feature_dim=8",
+    "features.background_field.hidden_dim=16",
+    "features.background_field.num_frequencies=2",
 )
+_TINY_RENDERERS = {
+    "image": (
+        "compositor.foreground_synthesis.channel_base=256",
+        "compositor.foreground_synthesis.channel_max=16",
+        "compositor.foreground_synthesis.channel_min=8",
+    ),
+    "features": (
+        "compositor.renderer.channel_base=256",
+        "compositor.renderer.channel_max=16",
+        "compositor.renderer.channel_min=8",
+        "compositor.mask_steepness=1.0",
+    ),
+}
+
+
+def tiny_generator(*overrides: str, layout: str = "image", seed: int = 0):
+    """A tiny generator in the given layout ("image": GIRAFFE HD, "features": GIRAFFE), seeded weights."""
+    from giraffehd.config import build_model
+
+    preset = {"image": "tiny", "features": "demo_giraffe"}[layout]
+    sizes = ("image_resolution=32", "feature_resolution=8", "features.num_object_samples=6",
+             "features.num_background_samples=3")  # fmt: skip
+    torch.manual_seed(seed)
+    return build_model(preset, [*sizes, *TINY_GENERATOR, *_TINY_RENDERERS[layout], *overrides])
 
 
 @pytest.fixture(autouse=True)

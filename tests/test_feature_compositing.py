@@ -1,34 +1,31 @@
-"""GIRAFFE's layout: composite="features" (one plain neural renderer after feature-space compositing)."""
+"""GIRAFFE's layout: the feature compositor (one plain neural renderer after feature-space compositing)."""
 
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import TINY_GENERATOR
+from conftest import tiny_generator
 
-from giraffehd.build import build_generator
+from giraffehd.model.feature_compositor import FeatureCompositor
 from giraffehd.networks.neural_renderer import NeuralRenderer
 from giraffehd.scene import ScenePrior
 
-FEATURES = {**TINY_GENERATOR, "refinement_channels": None, "mask_residual": False}
 
-
-def _generator(**overrides):
-    torch.manual_seed(0)
-    settings = {**FEATURES, "object_appearance_conditioning": True, **overrides}
-    return build_generator(image_resolution=32, feature_resolution=8, composite="features", **settings)
+def _generator(*overrides):
+    return tiny_generator(*overrides, layout="features")
 
 
 def _scene(batch=3, seed=0, **prior):
-    return ScenePrior(z_dim=FEATURES["z_dim"], **prior).sample(batch, torch.Generator().manual_seed(seed))
+    return ScenePrior(z_dim=8, **prior).sample(batch, torch.Generator().manual_seed(seed))
 
 
-@pytest.mark.parametrize(("in_res", "out_res"), [(8, 32), (16, 16), (16, 64)])
-def test_neural_renderer_shapes_and_widths(in_res, out_res):
+# Channels after each doubling at channel_base 256, clamped to [4, 16]: 256 / r at resolution r.
+@pytest.mark.parametrize(
+    ("in_res", "out_res", "widths"), [(8, 32, [16, 8]), (16, 16, []), (16, 64, [8, 4]), (4, 16, [16, 16])]
+)
+def test_neural_renderer_shapes_and_widths(in_res, out_res, widths):
     renderer = NeuralRenderer(5, in_res, out_res, 3, channel_base=256, channel_max=16, channel_min=4)
     assert renderer(torch.randn(2, 5, in_res, in_res)).shape == (2, 3, out_res, out_res)
-    assert [conv.out_channels for conv in renderer.convs] == [
-        min(max(256 // (in_res * 2**j), 4), 16) for j in range(1, len(renderer.convs) + 1)
-    ]
+    assert [conv.out_channels for conv in renderer.convs] == widths
     with pytest.raises(ValueError, match=r"features must have shape \(B, 5"):
         renderer(torch.randn(2, 4, in_res, in_res))
 
@@ -43,7 +40,7 @@ def test_feature_compositing_output_and_mask():
     g = _generator()
     out = g(_scene())
     assert out.image.shape == out.foreground.shape == out.background.shape == (3, 3, 32, 32)
-    assert g.background_synthesis is None and isinstance(g.foreground_synthesis, NeuralRenderer)
+    assert isinstance(g.compositor, FeatureCompositor) and isinstance(g.compositor.renderer, NeuralRenderer)
     expected = F.interpolate(out.low_res_alpha, size=32, mode="bilinear", align_corners=False)
     torch.testing.assert_close(out.mask, expected)
     torch.testing.assert_close(out.image, out.foreground * out.mask + out.background * (1 - out.mask))
@@ -54,7 +51,7 @@ def test_feature_compositing_output_and_mask():
 def test_steepened_mask_leaves_the_soft_band_to_the_background():
     """With mask_steepness 2 the compositing mask is the steepened upsampled alpha; where that alpha is
     below 0.25 the image is the background render's, bit for bit, and soft_mask keeps the alpha itself."""
-    soft, steep = _generator(), _generator(mask_steepness=2.0)
+    soft, steep = _generator(), _generator("compositor.mask_steepness=2.0")
     scene = _scene()
     a, b = soft(scene), steep(scene)
     torch.testing.assert_close(b.soft_mask, a.mask)
@@ -66,8 +63,9 @@ def test_steepened_mask_leaves_the_soft_band_to_the_background():
 
 
 def test_mask_steepness_below_one_is_refused():
-    with pytest.raises(ValueError, match="mask_steepness must be at least 1, got 0.5"):
-        _generator(mask_steepness=0.5)
+    renderer = NeuralRenderer(4, 8, 32)
+    with pytest.raises(ValueError, match="mask_steepness must be at least 1 .* got 0.5"):
+        FeatureCompositor(renderer, mask_steepness=0.5)
 
 
 def test_every_code_reaches_the_image():
@@ -107,7 +105,7 @@ def test_object_changes_leave_the_background_and_unreached_pixels_bit_identical(
 
 def test_every_parameter_gets_a_gradient():
     g = _generator()
-    out = g(_scene(batch=4), stratified=True, generator=torch.Generator().manual_seed(0))
+    out = g(_scene(batch=4), stratified=True, rng=torch.Generator().manual_seed(0))
     (out.image * torch.randn_like(out.image)).sum().backward()
     for name, parameter in g.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
@@ -116,17 +114,13 @@ def test_every_parameter_gets_a_gradient():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"object_appearance_conditioning": False}, "object_appearance_conditioning=true"),
-        ({"background_feature_dim": 4}, r"background_feature_dim \(4\) equal to feature_dim \(8\)"),
-        ({"refinement_channels": 8}, "no refinement branch"),
-        ({"mask_residual": True}, "no mask residual"),
+        (["features.object_field.condition_on_appearance=false"], "object_field.condition_on_appearance=true"),
+        (["features.background_field.condition_on_appearance=false"], "background_field.condition_on_appearance=true"),
+        (["features.background_field.feature_dim=4"], r"object_field \(8\), background_field \(4\)"),
+        (["compositor.renderer.out_channels=4"], "3 output channels"),
+        (["compositor.mask_steepness=0.5"], "mask_steepness must be at least 1"),
     ],
 )
 def test_feature_compositing_refuses_what_it_cannot_use(overrides, message):
-    with pytest.raises(ValueError, match=message):
-        _generator(**overrides)
-
-
-def test_unknown_composite_is_refused():
-    with pytest.raises(ValueError, match="composite must be"):
-        build_generator(image_resolution=32, feature_resolution=8, composite="pixels", **TINY_GENERATOR)
+    with pytest.raises(Exception, match=message):
+        _generator(*overrides)

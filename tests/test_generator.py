@@ -1,21 +1,19 @@
 import pytest
 import torch
-from conftest import TINY_GENERATOR as TINY
+from conftest import tiny_generator
 
-from giraffehd.build import build_generator
 from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
 from giraffehd.scene import ScenePrior
 
 
-def _generator(image_resolution=32, feature_resolution=8, seed=0, **overrides):
-    torch.manual_seed(seed)
-    return build_generator(
-        image_resolution=image_resolution, feature_resolution=feature_resolution, **{**TINY, **overrides}
+def _generator(image_resolution=32, feature_resolution=8, *overrides):
+    return tiny_generator(
+        f"image_resolution={image_resolution}", f"feature_resolution={feature_resolution}", *overrides
     )
 
 
 def _prior(num_objects=1, **overrides):
-    return ScenePrior(num_objects=num_objects, z_dim=TINY["z_dim"], **overrides)
+    return ScenePrior(num_objects=num_objects, z_dim=8, **overrides)
 
 
 @pytest.mark.parametrize(
@@ -57,20 +55,18 @@ def test_training_randomness_is_seeded():
 
     def train_render(seed):
         options = dict(noise_mode="random", stratified=True, style_mixing_prob=0.5)
-        return g(scene, generator=torch.Generator().manual_seed(seed), **options).image
+        return g(scene, rng=torch.Generator().manual_seed(seed), **options).image
 
     assert torch.equal(train_render(1), train_render(1))
     assert not torch.equal(train_render(1), train_render(2))
-    with pytest.raises(ValueError, match="Generator"):
+    with pytest.raises(ValueError, match="rng"):
         g(scene, stratified=True)
 
 
 def test_every_parameter_gets_a_finite_nonzero_gradient():
-    g = _generator(num_object_samples=4)
+    g = _generator(32, 8, "features.num_object_samples=4")
     scene = _prior(2, elevation_deg=[10, 30]).sample(4, torch.Generator().manual_seed(0))
-    out = g(
-        scene, noise_mode="random", stratified=True, style_mixing_prob=0.5, generator=torch.Generator().manual_seed(0)
-    )
+    out = g(scene, noise_mode="random", stratified=True, style_mixing_prob=0.5, rng=torch.Generator().manual_seed(0))
     (out.image * torch.randn_like(out.image)).sum().backward()
     for name, parameter in g.named_parameters():
         assert parameter.grad is not None, name
@@ -103,7 +99,7 @@ def _alpha_centroid(alpha):
 
 
 def test_alpha_centroid_follows_the_projected_object_centre():
-    g = _generator(feature_resolution=16, image_resolution=32)
+    g = _generator(32, 16)
     prior = _prior(azimuth_deg=[-60, 60], elevation_deg=[0, 40], rotation_deg=[0, 0], fov_deg=[20, 20])
     g_rand = torch.Generator().manual_seed(0)
     scene = prior.sample(6, g_rand)
@@ -152,12 +148,12 @@ def test_truncation_needs_the_average_style_and_psi_zero_collapses_codes():
 
 def test_without_mask_residual_the_mask_is_the_upsampled_3d_alpha():
     scene = _prior(1, elevation_deg=[10, 30]).sample(2, torch.Generator().manual_seed(0))
-    plain = _generator(mask_residual=False)
+    plain = _generator(32, 8, "compositor.mask_residual=false", "compositor.foreground_synthesis.out_channels=3")
     out = plain(scene)
-    assert plain.foreground_synthesis.out_channels == 3
+    assert plain.compositor.foreground_synthesis.out_channels == 3
     upsampled = torch.nn.functional.interpolate(out.low_res_alpha, size=32, mode="bilinear", align_corners=False)
     torch.testing.assert_close(out.mask, upsampled)
-    residual = _generator(mask_residual=True)(scene)
+    residual = _generator()(scene)
     assert not torch.allclose(
         residual.mask,
         torch.nn.functional.interpolate(residual.low_res_alpha, size=32, mode="bilinear", align_corners=False),
@@ -168,7 +164,7 @@ def test_steepened_mask_in_the_image_layout():
     """The mask residual's mask is steepened before compositing; soft_mask is the mask before."""
     scene = _prior(1, elevation_deg=[10, 30]).sample(2, torch.Generator().manual_seed(0))
     soft = _generator()(scene)
-    steep = _generator(mask_steepness=3.0)(scene)
+    steep = _generator(32, 8, "compositor.mask_steepness=3.0")(scene)
     torch.testing.assert_close(steep.soft_mask, soft.mask)
     torch.testing.assert_close(steep.mask, (3 * (soft.mask - 0.5) + 0.5).clamp(0, 1))
     torch.testing.assert_close(steep.image, steep.foreground * steep.mask + steep.background * (1 - steep.mask))
@@ -181,17 +177,19 @@ def test_object_field_runs_only_on_rays_that_hit_a_box_with_the_same_result(num_
     small = [[0.08, 0.12]] * 3  # boxes that leave some rays of every scene free
     scene = _prior(num_objects, elevation_deg=[0, 30], scale=small).sample(3, torch.Generator().manual_seed(2))
     seen = []
-    g.object_field.register_forward_hook(lambda module, args, output: seen.append(args[0].shape[2]))
-    packed = g(scene, stratified=True, generator=torch.Generator().manual_seed(0))
+    g.features.object_field.register_forward_hook(lambda module, args, output: seen.append(args[0].shape[2]))
+    packed = g(scene, stratified=True, rng=torch.Generator().manual_seed(0))
 
     def every_ray(samples, styles):  # the field on all R x S samples, as before packing
         b, n, r, s, _ = samples.points.shape
-        field = g.object_field(samples.points.reshape(b, n, r * s, 3), styles.object_shape, styles.object_appearance)
+        field = g.features.object_field(
+            samples.points.reshape(b, n, r * s, 3), styles.object_shape, styles.object_appearance
+        )
         return field.density.reshape(b, n, r, s), field.features.reshape(b, n, r, s, -1)
 
-    g._object_field_on_hits = every_ray
-    full = g(scene, stratified=True, generator=torch.Generator().manual_seed(0))
-    rays, samples = g.feature_resolution**2, g.num_object_samples
+    g.features._object_field_on_hits = every_ray
+    full = g(scene, stratified=True, rng=torch.Generator().manual_seed(0))
+    rays, samples = g.feature_resolution**2, g.features.num_object_samples
     assert seen[1] == rays * samples and seen[0] < seen[1]  # fewer points, here where boxes leave rays free
     for name in ("low_res_features", "depth", "object_alpha", "mask", "image"):
         # Equal up to rounding: matrix products of another size may sum in another order.

@@ -1,6 +1,13 @@
-"""Evaluation: controllability against a synthetic dataset's ground truth, and FID/KID (fid.py).
+"""Evaluation: controllability against a synthetic dataset's ground truth, and FID/KID (docs/evaluation_*.md).
 
-labels.py (the dataset's ground truth), evaluator.py (the reader network), evaluator_training.py,
-sources.py (generator / renderer as image sources), alignment.py (errors after best offset and sign),
-controls.py (the metrics), scorecard.py (floor and chance beside each figure), cli.py (giraffehd-eval).
+Controllability: protocol.py (what is measured, with how many images), labels.py (the dataset's ground
+truth), evaluator.py (the reader network) and evaluator_training.py, sources.py (the generator or the
+dataset's renderer as image sources), controls.py (knob sweeps read back, background stability, masks,
+colours), alignment.py (errors after the best sign and offset), scoring.py (``score()``: model, floor and
+chance per row), scorecard_rows.py (the typed rows), scorecard.py (``Scorecard``, ``Provenance``: the JSON
+and Markdown files), cli.py (giraffehd-eval).
+
+FID/KID: inception.py (the offline Inception weights, our feature extractor, clean-fid's resize),
+fid_features.py (reference files, generated images, batches, the reference cache), fid_score.py (FID and
+KID from features; KID's subsets from an explicit ``np.random.RandomState``), fid.py (``compute_quality``).
 """

@@ -10,6 +10,8 @@ Writes scorecard.json and scorecard.md into the output folder and prints the tab
 """
 
 import sys
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import hydra
@@ -21,7 +23,10 @@ from giraffehd.allocator import keep_freed_memory
 from giraffehd.evaluation.evaluator import EvaluatorError, LoadedEvaluator, load_evaluator, save_evaluator
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
-from giraffehd.evaluation.scorecard import Protocol, ScoredSource, evaluator_table, markdown, scorecard, write_scorecard
+from giraffehd.evaluation.protocol import Protocol
+from giraffehd.evaluation.scorecard import Provenance, Scorecard, evaluator_table
+from giraffehd.evaluation.scorecard_rows import FidRow, UnmeasuredRow
+from giraffehd.evaluation.scoring import ScoredSource, score
 from giraffehd.evaluation.sources import generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.training.checkpoint_io import CheckpointError
@@ -66,15 +71,20 @@ def output_folder(cfg: DictConfig) -> Path:
     return checkpoint / "eval" if checkpoint.is_dir() else checkpoint.parent / "eval"
 
 
-def quality_hook(cfg: DictConfig, model: LoadedModel, dataset: SyntheticDataset):
+def quality_hook(
+    cfg: DictConfig, model: LoadedModel, dataset: SyntheticDataset
+) -> Callable[[], FidRow | UnmeasuredRow]:
     """HOOK (FID/KID, metrics=[..., fid]): giraffehd/evaluation/fid.py, imported lazily. Any failure,
     a missing module included, is recorded as "not available" with its reason; the scorecard goes on."""
 
-    def quality() -> dict:
+    def not_available(error: Exception) -> UnmeasuredRow:
+        return UnmeasuredRow("fid", FidRow.label, "not available", " ".join(str(error).split())[:200])
+
+    def quality() -> FidRow | UnmeasuredRow:
         try:
             from giraffehd.evaluation.fid import compute_quality
         except Exception as error:  # a missing module or dependency
-            return {"status": "not available", "reason": " ".join(str(error).split())[:200]}
+            return not_available(error)
         settings = cfg.fid
         sample_images = seeded_images(generator_source(model.generator, cfg.truncation_psi), model.prior, settings.seed)
         try:
@@ -87,8 +97,8 @@ def quality_hook(cfg: DictConfig, model: LoadedModel, dataset: SyntheticDataset)
                 seed=settings.seed,
             )
         except Exception as error:  # weights missing offline, and the like
-            return {"status": "not available", "reason": " ".join(str(error).split())[:200]}
-        return {"status": "ok", "truncation_psi": cfg.truncation_psi, **vars(scores)}
+            return not_available(error)
+        return FidRow(truncation_psi=cfg.truncation_psi, **asdict(scores))
 
     return quality
 
@@ -117,7 +127,7 @@ def run(cfg: DictConfig) -> Path | None:
     dataset = read_dataset(cfg.dataset)
     check_match(evaluator, dataset, model)
     output = output_folder(cfg)
-    card = scorecard(
+    rows = score(
         evaluator.evaluator,
         ScoredSource(generator_source(model.generator, protocol.truncation_psi), model.prior),
         # The floor renders at the model's resolution, so that both pass through the same resize.
@@ -125,31 +135,19 @@ def run(cfg: DictConfig) -> Path | None:
         protocol,
         quality_hook(cfg, model, dataset) if "fid" in protocol.metrics else None,
     )
-    card = {
-        "checkpoint": str(model.path),
-        "step": model.step,
-        "evaluator": str(evaluator.path),
-        "dataset": str(dataset.root),
-        "evaluator_heldout": evaluator.report["heldout"],
-        **card,
-    }
-    header = [
-        f"# Scorecard: {model.path} (step {model.step})",
-        "",
-        f"Evaluator {evaluator.path}; floor = the dataset's renderer ({dataset.root}); chance = the knob ignored. "
-        f"{protocol.num_seeds} seeds x {protocol.sweep_steps} steps per sweep, {protocol.num_samples} samples, "
-        f"truncation {protocol.truncation_psi}, seed {protocol.seed}; {protocol.alignment}.",
-    ]
-    footer = [
-        f"Evaluator held-out errors ({evaluator.report['training']['num_heldout']} real images):",
-        "",
-        evaluator_table(evaluator.report["heldout"], evaluator.report["dataset"].get("fixed", ())),
-    ]
-    json_path, md_path = write_scorecard(card, output, header, footer)
-    print("\n".join(header[2:]))
-    print(markdown(card))
-    print("\n".join(footer))
-    print(f"wrote {json_path} and {md_path}")
+    provenance = Provenance(
+        checkpoint=str(model.path),
+        step=model.step,
+        evaluator=str(evaluator.path),
+        dataset=str(dataset.root),
+        evaluator_heldout=evaluator.report["heldout"],
+        evaluator_num_heldout=evaluator.report["training"]["num_heldout"],
+        evaluator_fixed=tuple(evaluator.report["dataset"].get("fixed", ())),
+    )
+    card = Scorecard(provenance, protocol, rows)
+    files = card.write(output)
+    print(card.to_markdown())
+    print(f"wrote {files.json} and {files.markdown}")
     return output
 
 

@@ -5,7 +5,8 @@ generator's figure, its floor (the dataset's own renderer) and its chance level 
 the knob held at each seed's base value, so that its images ignore the knob). Scenes come from
 ``prior.sample(n, torch.Generator().manual_seed(seed))``: the same seeds give the same figures.
 
-Knobs and what the evaluator reads for them:
+Knobs (each a knob of :mod:`giraffehd.knobs`, set on object slot 0, the object the evaluator reads) and
+what the evaluator reads for them:
 - object_rotation: the heading (rotation minus camera azimuth); target = knob - azimuth;
 - camera_azimuth: the heading too; target = rotation - knob (a fixed-azimuth dataset can still score it);
 - camera_elevation: the elevation;
@@ -25,30 +26,33 @@ from giraffehd.evaluation.evaluator import Evaluator, Reading
 from giraffehd.evaluation.evaluator_training import mask_iou, read_all
 from giraffehd.evaluation.labels import view_translation
 from giraffehd.evaluation.sources import ImageSource, in_batches
+from giraffehd.knobs import Knob, all_knobs
 from giraffehd.scene import SceneParameters, ScenePrior
 
-KNOBS = (
-    "object_rotation",
-    "camera_azimuth",
-    "camera_elevation",
-    "object_translation_x",
-    "object_translation_y",
-    "object_translation_z",
-)
-_AXES = {"object_translation_x": 0, "object_translation_y": 1, "object_translation_z": 2}
+KNOBS = {  # the evaluation's name of each knob: the registry's name
+    "object_rotation": "rotation",
+    "camera_azimuth": "azimuth",
+    "camera_elevation": "elevation",
+    "object_translation_x": "translation_x",
+    "object_translation_y": "translation_y",
+    "object_translation_z": "translation_z",
+}
+EVALUATED_SLOT = 0  # the object the evaluator reads, and so the one each knob turns
+
+
+def registry_knob(prior: ScenePrior, knob: str) -> Knob:
+    """The registry's knob behind the evaluation's name ``knob``, with ranges from ``prior``."""
+    if knob not in KNOBS:
+        raise ValueError(f"unknown knob {knob!r}; known: {', '.join(KNOBS)}")
+    return all_knobs(prior)[KNOBS[knob]]
 
 
 def sweep_range(prior: ScenePrior, knob: str, azimuth_if_fixed: Sequence[float | int] | None) -> tuple | None:
     """(low, high) swept for ``knob``: the prior's range; None where the prior fixes it (not applicable),
     except the azimuth, which sweeps ``azimuth_if_fixed`` then (unless that is None)."""
-    if knob not in KNOBS:
-        raise ValueError(f"unknown knob {knob!r}; known: {', '.join(KNOBS)}")
-    if knob in _AXES:
-        r = prior.translation[_AXES[knob]]
-    else:
-        r = {"object_rotation": prior.rotation_deg, "camera_azimuth": prior.azimuth_deg}.get(knob, prior.elevation_deg)
-    if r.high > r.low:
-        return (r.low, r.high)
+    low, high = registry_knob(prior, knob).default_range
+    if high > low:
+        return (low, high)
     if knob == "camera_azimuth" and azimuth_if_fixed is not None:
         low, high = (float(v) for v in azimuth_if_fixed)
         return (low, high)
@@ -67,31 +71,14 @@ def base_scenes(prior: ScenePrior, seeds: Sequence[int]) -> SceneParameters:
     return SceneParameters.cat([prior.sample(1, torch.Generator().manual_seed(int(s))) for s in seeds])
 
 
-def swept(base: SceneParameters, knob: str, values: Float[Tensor, " K"]) -> SceneParameters:
-    """S x K scenes (seed-major): each base scene with the knob set to each value."""
-    s, k = base.batch_size, values.shape[0]
-    scenes = base.select(torch.arange(s).repeat_interleave(k))
-    column = values.repeat(s)
-    if knob == "object_rotation":
-        return scenes.replace(object_rotation_deg=column[:, None])
-    if knob == "camera_azimuth":
-        return scenes.replace(camera_azimuth_deg=column)
-    if knob == "camera_elevation":
-        return scenes.replace(camera_elevation_deg=column)
-    translation = scenes.object_translation.clone()
-    translation[:, :, _AXES[knob]] = column[:, None]
-    return scenes.replace(object_translation=translation)
-
-
 def target_and_reading(knob: str, scenes: SceneParameters, reading: Reading) -> tuple[Tensor, Tensor]:
     """What the evaluator should read for each swept scene (object slot 0), and what it read."""
-    if knob == "object_rotation":
-        return scenes.object_rotation_deg[:, 0] - scenes.camera_azimuth_deg, reading.heading_deg
-    if knob == "camera_azimuth":
-        return scenes.object_rotation_deg[:, 0] - scenes.camera_azimuth_deg, reading.heading_deg
+    azimuth = scenes.camera_azimuth_deg
+    if knob in ("object_rotation", "camera_azimuth"):
+        return scenes.object_rotation_deg[:, EVALUATED_SLOT] - azimuth, reading.heading_deg
     if knob == "camera_elevation":
         return scenes.camera_elevation_deg, reading.elevation_deg
-    return view_translation(scenes.object_translation[:, 0], scenes.camera_azimuth_deg), reading.translation
+    return view_translation(scenes.object_translation[:, EVALUATED_SLOT], azimuth), reading.translation
 
 
 def control_error(
@@ -110,9 +97,11 @@ def control_error(
     ``hold_knob``: render each base scene once, unchanged, for every value (a source that ignores the
     knob): the chance level of the same protocol.
     """
+    turned = registry_knob(prior, knob)
     base = base_scenes(prior, seeds)
-    scenes = swept(base, knob, values)
     k = values.shape[0]
+    seed_major = base.select(torch.arange(base.batch_size).repeat_interleave(k))  # S x K copies
+    scenes = turned.write(seed_major, values.repeat(len(seeds)), EVALUATED_SLOT)
     if hold_knob:
         reading = read_all(evaluator, in_batches(source, base, batch_size, desc).image)
         reading = Reading(*(getattr(reading, f).repeat_interleave(k, dim=0) for f in Reading.__dataclass_fields__))
@@ -120,7 +109,7 @@ def control_error(
         reading = read_all(evaluator, in_batches(source, scenes, batch_size, desc).image)
     target, read = target_and_reading(knob, scenes, reading)
     s = len(seeds)
-    if knob in ("object_rotation", "camera_azimuth"):
+    if turned.periodic:
         # Turning the camera one way turns the visible heading the other: the sign is found either way.
         return angular_control_error(target.reshape(s, k), read.reshape(s, k))
     return linear_control_error(target.reshape(s, k, -1), read.reshape(s, k, -1))

@@ -56,12 +56,12 @@ def to_float(images: UInt8[Tensor, "B C H W"]) -> Float[Tensor, "B C H W"]:
     return images.float() / 127.5 - 1
 
 
-def augment(images: Float[Tensor, "B 3 H W"], generator: torch.Generator) -> Float[Tensor, "B 3 H W"]:
+def augment(images: Float[Tensor, "B 3 H W"], rng: torch.Generator) -> Float[Tensor, "B 3 H W"]:
     """Blend towards a 3x3 box blur by up to 60% and add Gaussian noise of up to 0.03 (per image)."""
     b = images.shape[0]
     blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    amount = 0.6 * torch.rand(b, 1, 1, 1, generator=generator)
-    noise = 0.03 * torch.rand(b, 1, 1, 1, generator=generator) * torch.randn(images.shape, generator=generator)
+    amount = 0.6 * torch.rand(b, 1, 1, 1, generator=rng)
+    noise = 0.03 * torch.rand(b, 1, 1, 1, generator=rng) * torch.randn(images.shape, generator=rng)
     return images + amount * (blurred - images) + noise
 
 
@@ -172,7 +172,7 @@ def train_evaluator(
     images, masks = load_pixels(dataset, list(range(count)), progress)
     labels = label_tensors(dataset, list(range(count)))
     evaluator = build_evaluator(dataset, settings)
-    generator = torch.Generator().manual_seed(settings.seed)
+    rng = torch.Generator().manual_seed(settings.seed)
     num_train = len(train_indices)
     steps_per_epoch = math.ceil(num_train / settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
@@ -183,12 +183,12 @@ def train_evaluator(
     evaluator.train()
     bar = tqdm(total=total_steps, desc="training evaluator", unit="step", disable=not progress)
     for _ in range(settings.epochs):
-        order = torch.randperm(num_train, generator=generator)
+        order = torch.randperm(num_train, generator=rng)
         for start_index in range(0, num_train, settings.batch_size):
             batch = order[start_index : start_index + settings.batch_size]
             x = to_float(images[batch])
             if settings.augment:
-                x = augment(x, generator)
+                x = augment(x, rng)
             batch_labels = SyntheticLabels(*(getattr(labels, f)[batch] for f in SyntheticLabels.__dataclass_fields__))
             loss = evaluator_loss(evaluator, evaluator(x), batch_labels, masks[batch].float() / 255)
             optimizer.zero_grad(set_to_none=True)

@@ -20,11 +20,11 @@ LRELU_GAIN = math.sqrt(2.0)
 _DEMODULATION_EPS = 1e-8
 
 
-def check_noise_mode(noise_mode: str, generator: torch.Generator | None) -> None:
-    """Raise a ValueError unless ``noise_mode`` is known and, for "random", a generator is given."""
+def check_noise_mode(noise_mode: str, rng: torch.Generator | None) -> None:
+    """Raise a ValueError unless ``noise_mode`` is known and, for "random", an ``rng`` is given."""
     if noise_mode not in NOISE_MODES:
         raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
-    if noise_mode == "random" and generator is None:
+    if noise_mode == "random" and rng is None:
         raise ValueError('noise_mode="random" needs a torch.Generator (explicit, seedable randomness)')
 
 
@@ -122,7 +122,7 @@ class ModulatedConv2d(nn.Module):
 class NoiseInjection(nn.Module):
     """Adds a learned strength (one scalar, shared by all channels, initialised at 0) times a noise image.
 
-    ``noise_mode``: "random" draws fresh N(0, 1) noise per sample with the given generator; "const" uses a
+    ``noise_mode``: "random" draws fresh N(0, 1) noise per sample with the given ``rng``; "const" uses a
     fixed noise image made at construction from ``torch.Generator().manual_seed(seed)`` (identical on
     every construction: the deterministic mode for rendering and video); "none" adds nothing.
     """
@@ -138,9 +138,9 @@ class NoiseInjection(nn.Module):
         self,
         x: Float[Tensor, "B C H W"],
         noise_mode: str = "const",
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
     ) -> Float[Tensor, "B C H W"]:
-        check_noise_mode(noise_mode, generator)
+        check_noise_mode(noise_mode, rng)
         if noise_mode == "none":
             return x
         if x.shape[-2:] != (self.resolution, self.resolution):
@@ -149,7 +149,7 @@ class NoiseInjection(nn.Module):
             noise = self.noise_const
         else:
             shape = (x.shape[0], 1, self.resolution, self.resolution)
-            noise = torch.randn(shape, generator=generator, dtype=x.dtype, device=x.device)
+            noise = torch.randn(shape, generator=rng, dtype=x.dtype, device=x.device)
         return x + noise * self.strength
 
     def extra_repr(self) -> str:

@@ -47,10 +47,10 @@ class MappingNetwork(nn.Module):
         return self.layers(normalize_second_moment(z))
 
     @torch.no_grad()
-    def mean_w(self, num_samples: int, generator: torch.Generator) -> Float[Tensor, " D"]:
-        """Average w over ``num_samples`` z ~ N(0, I) drawn with ``generator`` (on this network's device)."""
+    def mean_w(self, num_samples: int, rng: torch.Generator) -> Float[Tensor, " D"]:
+        """Average w over ``num_samples`` z ~ N(0, I) drawn with ``rng`` (on this network's device)."""
         if num_samples < 1:
             raise ValueError(f"num_samples must be at least 1, got {num_samples}")
         weight = self.layers[0].weight
-        z = torch.randn(num_samples, self.z_dim, generator=generator, dtype=weight.dtype, device=weight.device)
+        z = torch.randn(num_samples, self.z_dim, generator=rng, dtype=weight.dtype, device=weight.device)
         return self(z).mean(dim=0)

@@ -64,9 +64,9 @@ class SynthesisLayer(nn.Module):
         x: Float[Tensor, "B I h w"],
         w: Float[Tensor, "B D"],
         noise_mode: str = "const",
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
     ) -> Float[Tensor, "B O H W"]:
-        y = self.noise(self.conv(x, w), noise_mode, generator)
+        y = self.noise(self.conv(x, w), noise_mode, rng)
         return scaled_lrelu(y + self.bias[:, None, None])
 
 
@@ -108,10 +108,10 @@ class SynthesisBlock(nn.Module):
         rgb: Float[Tensor, "B O h w"],
         ws: Float[Tensor, "B L D"],
         noise_mode: str = "const",
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
     ) -> SynthesisBlockOutput:
         for i, layer in enumerate(self.layers):
-            x = layer(x, ws[:, i], noise_mode, generator)
+            x = layer(x, ws[:, i], noise_mode, rng)
         return SynthesisBlockOutput(features=x, rgb=upsample2x(rgb) + self.torgb(x, ws[:, len(self.layers)]))
 
 
@@ -196,9 +196,9 @@ class SynthesisNetwork(nn.Module):
         features: Float[Tensor, "B C h w"],
         ws: Float[Tensor, "B K D"],
         noise_mode: str = "const",
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
     ) -> Float[Tensor, "B O H W"]:
-        check_noise_mode(noise_mode, generator)
+        check_noise_mode(noise_mode, rng)
         expected = (self.in_channels, self.in_resolution, self.in_resolution)
         if tuple(features.shape[1:]) != expected:
             raise ValueError(
@@ -206,10 +206,10 @@ class SynthesisNetwork(nn.Module):
             )
         if ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape (B, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
-        x = self.input_layer(features, ws[:, 0], noise_mode, generator)
+        x = self.input_layer(features, ws[:, 0], noise_mode, rng)
         rgb = self.input_torgb(x, ws[:, 1])
         for j, block in enumerate(self.blocks, start=1):
             first = self._first_w(j)
-            out = block(x, rgb, ws[:, first : first + self.layers_per_block + 1], noise_mode, generator)
+            out = block(x, rgb, ws[:, first : first + self.layers_per_block + 1], noise_mode, rng)
             x, rgb = out.features, out.rgb
         return rgb

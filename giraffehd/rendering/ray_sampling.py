@@ -74,20 +74,20 @@ def sample_depths(
     far: Float[Tensor, "*batch"],
     num_samples: int,
     stratified: bool = False,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
 ) -> RaySamples:
     """``num_samples`` depths per ray between ``near`` and ``far``, in equal bins.
 
     ``stratified=False`` puts each sample at its bin centre (deterministic); ``stratified=True`` draws
-    it uniformly inside its bin with ``generator`` (required, so that training runs are seedable).
+    it uniformly inside its bin with ``rng`` (required, so that training runs are seedable).
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
     shape = (*near.shape, num_samples)
     if stratified:
-        if generator is None:
-            raise ValueError("stratified sampling needs a torch.Generator (explicit, seedable randomness)")
-        offsets = torch.rand(shape, generator=generator, dtype=near.dtype, device=near.device)
+        if rng is None:
+            raise ValueError("stratified sampling needs an rng (a torch.Generator: explicit, seedable randomness)")
+        offsets = torch.rand(shape, generator=rng, dtype=near.dtype, device=near.device)
     else:
         offsets = torch.full(shape, 0.5, dtype=near.dtype, device=near.device)
     bins = torch.arange(num_samples, dtype=near.dtype, device=near.device)
@@ -102,7 +102,7 @@ def sample_in_boxes(
     num_samples: int,
     half_size: float = 1.0,
     stratified: bool = False,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
 ) -> BoxSamples:
     """Place ``num_samples`` samples on each world ray (B, R) inside each of the N object boxes.
 
@@ -111,5 +111,5 @@ def sample_in_boxes(
     """
     box_rays = world_to_box_rays(rays, transform)
     hits = intersect_box(box_rays, half_size)
-    samples = sample_depths(hits.near, hits.far, num_samples, stratified, generator)
+    samples = sample_depths(hits.near, hits.far, num_samples, stratified, rng)
     return BoxSamples(points=box_rays.at(samples.depths), depths=samples.depths, deltas=samples.deltas, hit=hits.hit)

@@ -6,64 +6,43 @@ from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. O
 1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
    GIRAFFE HD's mask losses against the objects' projected boxes (on the mask before steepening).
 2. D step: real images against the G step's fakes (rendered before G's update; reusing them saves a
-   second render, about a fifth of a step on the CPU demo); every ``r1_interval`` steps the R1 penalty
-   on reals, weighted gamma / 2 * interval (lazy regularization).
+   second render per step); every ``r1_interval`` steps the R1 penalty on reals, weighted
+   gamma / 2 * interval (lazy regularization).
 3. EMA of the generator.
 
 With a :class:`~giraffehd.training.steepness_ramp.SteepnessRamp`, each step first sets the mask steepness
 of both generators (the trained one and the EMA) to the ramp's value for that step.
 
-All training randomness (scenes, stratified samples, noise, style mixing) comes from a
-``torch.Generator`` seeded by (seed, step, rank), so a resumed run draws exactly what an uninterrupted
-one would. ``global_step`` counts G+D steps: the D optimizer is stepped directly, not through Lightning,
-so it does not advance the step counter a second time.
+All training randomness (scenes, stratified samples, noise, style mixing) comes from one ``rng`` (a
+``torch.Generator``) per step, seeded by (seed, step, rank), so a resumed run draws exactly what an
+uninterrupted one would. ``global_step`` counts G+D steps: the D optimizer is stepped directly, not
+through Lightning, so it does not advance the step counter a second time.
 """
 
 import copy
 import time
-from dataclasses import dataclass
 from functools import partial
 
 import lightning
 import torch
 from torch import Tensor
 
-from giraffehd.generator import Generator
-from giraffehd.losses import (
-    discriminator_loss,
-    generator_loss,
-    mask_binarization_loss,
-    mask_coverage_loss,
-    mask_excess_coverage_loss,
-    mask_outside_box_loss,
-    nonfinite_check,
-    r1_penalty,
-)
+from giraffehd.losses import discriminator_loss, generator_loss, nonfinite_check, r1_penalty
+from giraffehd.model.generator import Generator
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask
 from giraffehd.scene import SceneParameters, ScenePrior
 from giraffehd.training.ema import update_ema
+from giraffehd.training.loss_settings import LossSettings
+from giraffehd.training.mask_losses import MaskLosses, mask_losses
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 1  # the checkpoint's extra entries; the generator's layout is in its stored config
+GIRAFFE_HD_LOSSES = LossSettings()
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or Inf; training stops and the last checkpoint stays as it was."""
-
-
-@dataclass(frozen=True)
-class LossSettings:
-    """Weights of the training losses (GIRAFFE HD's defaults)."""
-
-    r1_gamma: float = 10.0
-    r1_interval: int = 16  # steps between R1 penalties (lazy regularization); 0 disables R1
-    mask_box_weight: float = 14.0  # mask outside the object's projected box
-    mask_box_pad: float = 0.1  # the box is padded by this fraction of its size
-    mask_coverage_weight: float = 14.0
-    mask_min_coverage: float = 0.3
-    mask_max_coverage: float | None = None  # ceiling on the mask's share of the image; None: no ceiling
-    mask_binarization_weight: float = 4.0
 
 
 class GiraffeHDModule(lightning.LightningModule):
@@ -74,7 +53,7 @@ class GiraffeHDModule(lightning.LightningModule):
         prior: ScenePrior,
         g_optimizer: partial,
         d_optimizer: partial,
-        losses: LossSettings = LossSettings(),
+        losses: LossSettings = GIRAFFE_HD_LOSSES,
         ema_decay: float = 0.9978,
         style_mixing_prob: float = 0.5,
         seed: int = 0,
@@ -83,6 +62,12 @@ class GiraffeHDModule(lightning.LightningModule):
         steepness_ramp: SteepnessRamp | None = None,
     ) -> None:
         super().__init__()
+        if not 0 < ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+        if not 0 <= style_mixing_prob <= 1:
+            raise ValueError(f"style_mixing_prob must be in [0, 1], got {style_mixing_prob}")
+        if background_field_lr is not None and not background_field_lr > 0:
+            raise ValueError(f"background_field_lr must be None or positive, got {background_field_lr}")
         self.automatic_optimization = False
         self.generator = generator
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
@@ -107,12 +92,12 @@ class GiraffeHDModule(lightning.LightningModule):
         has its own learning rate (the rest of the generator keeps the optimizer's)."""
         if self.background_field_lr is None:
             return [{"params": list(self.generator.parameters())}]
-        background = list(self.generator.background_field.parameters())
+        background = list(self.generator.features.background_field.parameters())
         ids = {id(p) for p in background}
         rest = [p for p in self.generator.parameters() if id(p) not in ids]
         return [{"params": rest}, {"params": background, "lr": self.background_field_lr}]
 
-    def step_generator(self, step: int) -> torch.Generator:
+    def step_rng(self, step: int) -> torch.Generator:
         """The source of all training randomness of one step (seeded by seed, step and rank)."""
         rank = self.trainer.global_rank if self._trainer is not None else 0
         return torch.Generator(self.device).manual_seed((self.seed * 1_000_003 + step) * 1_009 + rank)
@@ -134,7 +119,7 @@ class GiraffeHDModule(lightning.LightningModule):
 
     def train_step(self, real: Tensor, opt_g, opt_d, step: int) -> dict[str, Tensor]:
         """One G step, one D step (with R1 when due) and the EMA update; returns the losses."""
-        rng = self.step_generator(step)
+        rng = self.step_rng(step)
         batch = real.shape[0]
         if self.steepness_ramp is not None:
             steepness = self.steepness_ramp.at(step, self.final_mask_steepness)
@@ -145,24 +130,14 @@ class GiraffeHDModule(lightning.LightningModule):
         self.discriminator.requires_grad_(False)
         scene = self.prior.sample(batch, rng, self.device)
         out = self.generator(
-            scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, generator=rng
+            scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, rng=rng
         )
         g_adv = generator_loss(self.discriminator(out.image))
         # The mask losses read the mask before steepening: the steepened one is flat (no gradient) where
         # the alpha is below 0.5 - 0.5 / steepness, where binarization would push a faint object out of sight.
-        mask = out.soft_mask
-        box = projected_box_mask(scene, mask.shape[-1], pad=self.losses.mask_box_pad)
-        mask_box = mask_outside_box_loss(mask, box)
-        mask_coverage = mask_coverage_loss(mask, box, self.losses.mask_min_coverage)
-        if self.losses.mask_max_coverage is not None:
-            mask_coverage = mask_coverage + mask_excess_coverage_loss(mask, self.losses.mask_max_coverage)
-        mask_binary = mask_binarization_loss(mask)
-        g_total = (
-            g_adv
-            + self.losses.mask_box_weight * mask_box
-            + self.losses.mask_coverage_weight * mask_coverage
-            + self.losses.mask_binarization_weight * mask_binary
-        )
+        box = projected_box_mask(scene, out.soft_mask.shape[-1], pad=self.losses.mask_box_pad)
+        masks = mask_losses(out.soft_mask, box, self.losses)
+        g_total = g_adv + masks.total
         self._stop_if_not_finite(step, {"g_loss": g_total})
         opt_g.zero_grad(set_to_none=True)
         self._backward(g_total)
@@ -191,7 +166,7 @@ class GiraffeHDModule(lightning.LightningModule):
 
         update_ema(self.generator_ema, self.generator, self.ema_decay)
         if self._trainer is not None:
-            self._log_step(values, mask_box, mask_coverage, mask_binary, real_logits, batch)
+            self._log_step(values, masks, real_logits, batch)
         return values
 
     def _stop_if_not_finite(self, step: int, values: dict[str, Tensor]) -> None:
@@ -201,11 +176,11 @@ class GiraffeHDModule(lightning.LightningModule):
                 f"{bad} is not finite at step {step}; stopping (the last checkpoint is kept as it was)"
             )
 
-    def _log_step(self, values, mask_box, mask_coverage, mask_binary, real_logits, batch) -> None:
+    def _log_step(self, values: dict[str, Tensor], masks: MaskLosses, real_logits: Tensor, batch: int) -> None:
         logged = {f"train/{name}": value.detach() for name, value in values.items()}
-        logged["train/mask_outside_box"] = mask_box.detach()
-        logged["train/mask_coverage"] = mask_coverage.detach()
-        logged["train/mask_binarization"] = mask_binary.detach()
+        logged["train/mask_outside_box"] = masks.outside_box.detach()
+        logged["train/mask_coverage"] = masks.coverage.detach()
+        logged["train/mask_binarization"] = masks.binarization.detach()
         logged["train/real_logit"] = real_logits.detach().mean()
         self.log_dict(logged, on_step=True, prog_bar=False, batch_size=batch)
         now = time.perf_counter()

@@ -11,8 +11,10 @@ from giraffehd.media import make_grid, save_image
 
 class SampleGrid(lightning.Callback):
     def __init__(self, output_dir: str, every_n_steps: int = 500, num_samples: int = 16, seed: int = 12345) -> None:
-        if every_n_steps < 1 or num_samples < 1:
-            raise ValueError(f"samples: every_n_steps and num_samples must be >= 1, got {every_n_steps}, {num_samples}")
+        if every_n_steps < 1:
+            raise ValueError(f"every_n_steps must be at least 1, got {every_n_steps}")
+        if num_samples < 1:
+            raise ValueError(f"num_samples must be at least 1, got {num_samples}")
         self.output_dir = Path(output_dir)
         self.every_n_steps = every_n_steps
         self.num_samples = num_samples
@@ -28,7 +30,8 @@ class SampleGrid(lightning.Callback):
             self.write(trainer, module, trainer.global_step)
 
     def write(self, trainer, module, step: int) -> Path:
-        scene = module.prior.sample(self.num_samples, torch.Generator().manual_seed(self.seed))
+        rng = torch.Generator().manual_seed(self.seed)  # the same scenes at every step: grids compare
+        scene = module.prior.sample(self.num_samples, rng)
         images = (module.sample(scene).image.clamp(-1, 1) + 1) / 2
         cols = min(8, self.num_samples)
         rows = -(-self.num_samples // cols)

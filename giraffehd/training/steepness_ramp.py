@@ -3,9 +3,9 @@
 A steep mask keeps an object's change inside its silhouette: with steepness k, pixels whose alpha is
 below 0.5 - 0.5 / k are the background render's alone. But from the start of training it also hides a
 faint object from the image loss (no gradient through the flat part of the clamp), and on the CPU demo
-steepness 3 from step 0 lost the object (docs/benchmarks.md). The ramp trains at ``start`` until
-``from_step``, then raises the steepness linearly to the model's own ``model.mask_steepness`` at
-``to_step``, which is the value every render after training uses. It is a pure function of the step,
+a steep mask from step 0 lost the object (docs/benchmarks.md). The ramp trains at ``start`` until
+``from_step``, then raises the steepness linearly to the model's own (``model.compositor.mask_steepness``)
+at ``to_step``, which is the value every render after training uses. It is a pure function of the step,
 so a resumed run ramps exactly as an uninterrupted one.
 """
 
@@ -20,10 +20,10 @@ class SteepnessRamp:
 
     def __post_init__(self) -> None:
         if not self.start >= 1:
-            raise ValueError(f"mask_steepness_ramp.start must be at least 1, got {self.start}")
+            raise ValueError(f"start must be at least 1 (1: the mask as rendered), got {self.start}")
         if not 0 <= self.from_step < self.to_step:
             raise ValueError(
-                f"mask_steepness_ramp needs 0 <= from_step < to_step, got from_step={self.from_step}, "
+                f"from_step must be at least 0 and below to_step, got from_step={self.from_step}, "
                 f"to_step={self.to_step}"
             )
 

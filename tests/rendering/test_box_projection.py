@@ -2,9 +2,8 @@ import math
 
 import pytest
 import torch
-from conftest import TINY_GENERATOR as TINY
+from conftest import tiny_generator
 
-from giraffehd.build import build_generator
 from giraffehd.rendering.box_projection import (
     box_corners,
     projected_box_mask,
@@ -118,12 +117,11 @@ def test_box_corners_and_argument_checks():
 
 
 def test_generator_alpha_lies_inside_each_objects_box():
-    torch.manual_seed(0)
-    g = build_generator(image_resolution=32, feature_resolution=16, **TINY)
+    g = tiny_generator("feature_resolution=16")
     prior = ScenePrior(
         num_objects=2,
         min_objects=1,
-        z_dim=TINY["z_dim"],
+        z_dim=g.z_dim,
         azimuth_deg=[-180, 180],
         elevation_deg=[0, 60],
         fov_deg=[20, 40],

@@ -74,7 +74,7 @@ def test_stratified_sampling_stays_in_bins_and_is_seeded():
     near, far = torch.zeros(100), torch.full((100,), 8.0)
 
     def draw(seed):
-        return sample_depths(near, far, 8, stratified=True, generator=torch.Generator().manual_seed(seed)).depths
+        return sample_depths(near, far, 8, stratified=True, rng=torch.Generator().manual_seed(seed)).depths
 
     depths = draw(1)
     bins = torch.arange(8.0)
@@ -102,7 +102,7 @@ def test_box_samples_lie_inside_the_box_and_fill_it():
             torch.tensor([0.0, 0.0, -1.0]) + 0.25 * (torch.rand(2, 64, 3, generator=g) - 0.5), dim=-1
         ),
     )
-    samples = sample_in_boxes(rays, transform, num_samples=6, stratified=True, generator=g)
+    samples = sample_in_boxes(rays, transform, num_samples=6, stratified=True, rng=g)
     inside = samples.points[samples.hit].abs().amax(dim=-1)
     assert samples.hit.any() and (~samples.hit).any()
     assert torch.all(inside <= 1 + 1e-4)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from giraffehd.generator import Generator
+from giraffehd.model.generator import Generator
 from giraffehd.train import build_module, check_config, train
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
@@ -18,9 +18,9 @@ def test_ramp_is_flat_then_linear_then_the_final_steepness(step, expected):
 @pytest.mark.parametrize(
     ("start", "from_step", "to_step", "message"),
     [
-        (0.5, 0, 10, "start must be at least 1, got 0.5"),
-        (2.0, 10, 10, "from_step=10, to_step=10"),
-        (2.0, -1, 5, "from_step=-1"),
+        (0.5, 0, 10, r"^start must be at least 1 .*got 0\.5$"),
+        (2.0, 10, 10, r"^from_step must be at least 0 and below to_step, got from_step=10, to_step=10$"),
+        (2.0, -1, 5, r"^from_step must be .* got from_step=-1, to_step=5$"),
     ],
 )
 def test_bad_ramps_are_refused(start, from_step, to_step, message):
@@ -29,7 +29,7 @@ def test_bad_ramps_are_refused(start, from_step, to_step, message):
 
 
 def test_each_training_step_composites_with_the_ramped_steepness(images, tiny_train_config, tmp_path, monkeypatch):
-    cfg = tiny_train_config(images, tmp_path / "run", "+model.mask_steepness=3.0", RAMP)
+    cfg = tiny_train_config(images, tmp_path / "run", "model.compositor.mask_steepness=3.0", RAMP)
     module = build_module(cfg, check_config(cfg))
     opt_g, opt_d = module.configure_optimizers()
     masks = []
@@ -52,8 +52,11 @@ def test_each_training_step_composites_with_the_ramped_steepness(images, tiny_tr
 
 def test_a_bad_ramp_in_the_config_names_the_key(images, tiny_train_config, tmp_path):
     bad = "training.mask_steepness_ramp={start:2.0,from_step:5,to_step:1}"
-    with pytest.raises(ValueError, match=r"training\.mask_steepness_ramp needs 0 <= from_step < to_step"):
+    with pytest.raises(ValueError, match=r"^training\.mask_steepness_ramp\.from_step must be at least 0 and below"):
         train(tiny_train_config(images, tmp_path / "run", bad))
+    flat = "training.mask_steepness_ramp={start:0.5,from_step:0,to_step:1}"
+    with pytest.raises(ValueError, match=r"^training\.mask_steepness_ramp\.start must be at least 1"):
+        train(tiny_train_config(images, tmp_path / "run", flat))
     typo = "training.mask_steepness_ramp={start:2.0,to:1}"
     with pytest.raises(ValueError, match=r"training\.mask_steepness_ramp takes start, from_step and to_step"):
         train(tiny_train_config(images, tmp_path / "run", typo))

@@ -2,8 +2,8 @@ import json
 
 import torch
 
-from giraffehd.render.scene_json import scene_from_json, scene_to_json
 from giraffehd.scene import FIELD_NAMES, ScenePrior
+from giraffehd.scene_json import scene_from_json, scene_to_json
 
 
 def test_scenes_round_trip_through_json_text_bit_for_bit():

@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 
 from giraffehd.model_io import load_model
-from giraffehd.render import cli
-from giraffehd.render.api import render, sample_rows
-from giraffehd.render.job import RenderOptions, run_sweeps, sweep_frames
-from giraffehd.render.scene_json import scene_from_json
-from giraffehd.render.sweeps import SWEEP_NAMES, plan_sweeps
+from giraffehd.scene_json import scene_from_json
+from giraffehd.sweeps import cli
+from giraffehd.sweeps.api import render, sample_rows
+from giraffehd.sweeps.job import RenderOptions, run_sweeps, sweep_frames
+from giraffehd.sweeps.plan import SWEEP_NAMES, plan_sweeps
 from giraffehd.training.checkpoint_io import load_checkpoint_file
 
 SAMPLES, STEPS, FRAMES, FPS = 2, 3, 4, 24
@@ -119,7 +119,9 @@ def test_bad_checkpoints_are_refused_in_one_line(capsys, tiny_run, tmp_path):
     assert "foreign.ckpt was not written by giraffehd" in _refusal(capsys, tmp_path, f"checkpoint={foreign}")
     checkpoint = load_checkpoint_file(tiny_run / "checkpoints" / "last.ckpt")
     checkpoint["giraffehd_config"] = {**checkpoint["giraffehd_config"]}
-    checkpoint["giraffehd_config"]["model"] = {**checkpoint["giraffehd_config"]["model"], "w_dim": 24}
+    model = checkpoint["giraffehd_config"]["model"]
+    fields = {**model["features"], "object_field": {**model["features"]["object_field"], "hidden_dim": 24}}
+    checkpoint["giraffehd_config"]["model"] = {**model, "features": fields}
     other = tmp_path / "other_model.ckpt"
     torch.save(checkpoint, other)
     assert "other_model.ckpt does not match its model config" in _refusal(capsys, tmp_path, f"checkpoint={other}")

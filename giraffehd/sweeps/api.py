@@ -1,12 +1,12 @@
 """Render a trained generator from Python: the functions giraffehd-render is made of.
 
     import torch
-    from giraffehd.render import api
+    from giraffehd.sweeps import api
     model = api.load_model("runs/demo")                      # the EMA generator and its training prior
     scene = model.prior.sample(4, torch.Generator().manual_seed(0))
     scene = scene.replace(object_rotation_deg=90.0)           # any knob, degrees and scene units
     frames = api.render(model.generator, scene)               # images in [0, 1], masks, depth
-    api.write_grid(frames.image.reshape(2, 2, *frames.image.shape[1:]), "/tmp/grid.png")
+    api.write_grid(frames.image.reshape(2, 2, *frames.image.shape[1:]), "renders/grid.png")
 
 Rendering is deterministic (the generator's defaults: constant noise, bin-centre samples). On CPU the
 float result of one scene can depend on how many scenes share its forward pass (BLAS blocking), never
@@ -25,8 +25,8 @@ from jaxtyping import Float
 from torch import Tensor
 from torch.nn import functional
 
-from giraffehd.generator import Generator
 from giraffehd.media import make_grid, save_image, save_video
+from giraffehd.model.generator import Generator
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.scene import SceneParameters, ScenePrior
 
@@ -67,7 +67,7 @@ def render(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    device = generator.w_avg_shape.device
+    device = next(generator.parameters()).device
     parts = []
     for start in range(0, scene.batch_size, batch_size):
         count = min(batch_size, scene.batch_size - start)
@@ -94,8 +94,8 @@ def sample_rows(prior: ScenePrior, seeds: list[int], num_targets: int = 0) -> li
     """
     rows = []
     for seed in seeds:
-        generator = torch.Generator().manual_seed(seed)
-        rows.append([prior.sample(1, generator) for _ in range(1 + num_targets)])
+        rng = torch.Generator().manual_seed(seed)
+        rows.append([prior.sample(1, rng) for _ in range(1 + num_targets)])
     return rows
 
 

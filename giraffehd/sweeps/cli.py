@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.model_io import load_model
-from giraffehd.render.job import RenderOptions, run_sweeps
-from giraffehd.render.sweeps import plan_sweeps
+from giraffehd.sweeps.job import RenderOptions, run_sweeps
+from giraffehd.sweeps.plan import plan_sweeps
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
 VIDEO_FORMATS = ("mp4", "gif")

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from giraffehd.render.sweeps import SWEEP_NAMES, all_sweeps, plan_sweep, plan_sweeps, sweep_scenes
 from giraffehd.scene import FIELD_NAMES, ScenePrior
+from giraffehd.sweeps.plan import SWEEP_NAMES, all_sweeps, plan_sweep, plan_sweeps, sweep_scenes
 
 PRIOR = ScenePrior(num_objects=3, min_objects=1, z_dim=4, elevation_deg=[10, 30], rotation_deg=[-30, 30])
 # The fields each sweep may change; every other factor of the seed must stay as drawn.
@@ -25,8 +25,8 @@ CHANGES = {
 
 
 def _draws(count=8, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    return [PRIOR.sample(1, generator) for _ in range(count)]
+    rng = torch.Generator().manual_seed(seed)
+    return [PRIOR.sample(1, rng) for _ in range(count)]
 
 
 def _plan(name, requested=None, steps=5, frames=12, prior=PRIOR, extrapolate=0.0):

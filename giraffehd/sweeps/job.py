@@ -20,10 +20,10 @@ from jaxtyping import Float
 from torch import Tensor
 
 from giraffehd.model_io import LoadedModel
-from giraffehd.render.api import Frames, depth_to_image, render, sample_rows, write_grid, write_video
-from giraffehd.render.scene_json import scene_to_json
-from giraffehd.render.sweeps import SweepPlan, sweep_scenes
 from giraffehd.scene import SceneParameters
+from giraffehd.scene_json import scene_to_json
+from giraffehd.sweeps.api import Frames, depth_to_image, render, sample_rows, write_grid, write_video
+from giraffehd.sweeps.plan import SweepPlan, sweep_scenes
 
 
 @dataclass(frozen=True)

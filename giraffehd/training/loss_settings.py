@@ -1,0 +1,32 @@
+"""The weights and thresholds of the training losses (``training.losses``), checked when built.
+
+The losses themselves are the pure functions of :mod:`giraffehd.losses`; this is the one place their
+settings are validated. Defaults are GIRAFFE HD's (see that module's docstring).
+"""
+
+from dataclasses import dataclass, fields
+
+from giraffehd.losses import BBOX_PAD, BBOX_WEIGHT, BINARIZATION_WEIGHT, COVERAGE_MIN_RATIO, COVERAGE_WEIGHT
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    r1_gamma: float = 10.0  # R1 weight: the penalty is gamma / 2 * |grad|^2
+    r1_interval: int = 16  # steps between R1 penalties (lazy regularization); 0 disables R1
+    mask_box_weight: float = BBOX_WEIGHT  # mask outside the object's projected box
+    mask_box_pad: float = BBOX_PAD  # the box is padded by this fraction of its size
+    mask_coverage_weight: float = COVERAGE_WEIGHT
+    mask_min_coverage: float = COVERAGE_MIN_RATIO  # share of the object's box the mask should cover at least
+    mask_max_coverage: float | None = None  # ceiling on the mask's share of the image; None: no ceiling
+    mask_binarization_weight: float = BINARIZATION_WEIGHT
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name != "mask_max_coverage" and not value >= 0:
+                raise ValueError(f"{field.name} must not be negative, got {value}")
+        if not self.mask_min_coverage <= 1:
+            raise ValueError(f"mask_min_coverage must be in [0, 1] (a share of the box), got {self.mask_min_coverage}")
+        ceiling = self.mask_max_coverage
+        if ceiling is not None and not 0 < ceiling <= 1:
+            raise ValueError(f"mask_max_coverage must be None (no ceiling) or in (0, 1], got {ceiling}")

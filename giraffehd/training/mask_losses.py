@@ -1,0 +1,42 @@
+"""GIRAFFE HD's mask losses of one G step, weighted as configured: a pure function of tensors.
+
+The terms are the functions of :mod:`giraffehd.losses`; this adds them up with the weights of
+:class:`~giraffehd.training.loss_settings.LossSettings` and keeps each term for logging.
+Axis legend: B batch, H W height and width.
+"""
+
+from dataclasses import dataclass
+
+from jaxtyping import Float
+from torch import Tensor
+
+from giraffehd.losses import (
+    mask_binarization_loss,
+    mask_coverage_loss,
+    mask_excess_coverage_loss,
+    mask_outside_box_loss,
+)
+from giraffehd.training.loss_settings import LossSettings
+
+
+@dataclass(frozen=True)
+class MaskLosses:
+    outside_box: Float[Tensor, ""]  # mask outside the object's projected box
+    coverage: Float[Tensor, ""]  # too little of the box covered (plus too much of the image, with a ceiling)
+    binarization: Float[Tensor, ""]  # mask away from 0 and 1
+    total: Float[Tensor, ""]  # the weighted sum the generator minimizes
+
+
+def mask_losses(mask: Float[Tensor, "B 1 H W"], box: Float[Tensor, "B 1 H W"], settings: LossSettings) -> MaskLosses:
+    """The mask losses of ``mask`` against the objects' projected ``box`` mask, weighted by ``settings``."""
+    outside_box = mask_outside_box_loss(mask, box)
+    coverage = mask_coverage_loss(mask, box, settings.mask_min_coverage)
+    if settings.mask_max_coverage is not None:
+        coverage = coverage + mask_excess_coverage_loss(mask, settings.mask_max_coverage)
+    binarization = mask_binarization_loss(mask)
+    total = (
+        settings.mask_box_weight * outside_box
+        + settings.mask_coverage_weight * coverage
+        + settings.mask_binarization_weight * binarization
+    )
+    return MaskLosses(outside_box, coverage, binarization, total)
