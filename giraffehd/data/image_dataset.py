@@ -12,7 +12,7 @@ from giraffehd.data.image_files import CropBox, DataError, ImageCollection, chec
 class ImageDataset(Dataset):
     """Images of a collection, cropped and resized to ``resolution`` x ``resolution``, as (3, R, R) floats.
 
-    With ``hflip`` each image is mirrored with probability 1/2, decided by a generator seeded from
+    With ``hflip`` each image is mirrored with probability 1/2, decided by an ``rng`` seeded from
     (seed, epoch, index): the same item in the same epoch is always flipped the same way, whatever the
     number of DataLoader workers. The epoch lives in shared memory, so :meth:`set_epoch` in the main
     process reaches worker processes too, persistent ones included; call it before iterating an epoch.
@@ -52,8 +52,8 @@ class ImageDataset(Dataset):
             return False
         index = range(len(self))[index]  # negative indices count from the end, as in __getitem__
         entropy = np.random.SeedSequence([self.seed % 2**64, self.epoch, index])
-        generator = torch.Generator().manual_seed(int(entropy.generate_state(1, dtype=np.uint64)[0]))
-        return bool(torch.rand((), generator=generator) < 0.5)
+        rng = torch.Generator().manual_seed(int(entropy.generate_state(1, dtype=np.uint64)[0]))
+        return bool(torch.rand((), generator=rng) < 0.5)
 
     def __getitem__(self, index: int) -> Float[Tensor, "3 R R"]:
         index = range(len(self))[index]

@@ -61,11 +61,11 @@ def sample_labels(prior: ScenePrior, spec: SyntheticSpec, seed: int, indices: Se
     """Scene parameters, class indices (B, N) and palette indices (B, N) of the given images."""
     scenes, classes, colours = [], [], []
     for index in indices:
-        generator = torch.Generator().manual_seed(image_seed(seed, index))
-        scenes.append(prior.sample(1, generator))
+        rng = torch.Generator().manual_seed(image_seed(seed, index))
+        scenes.append(prior.sample(1, rng))
         shape = (1, prior.num_objects)
-        classes.append(torch.randint(0, len(spec.classes), shape, generator=generator))
-        colours.append(torch.randint(0, len(spec.palette), shape, generator=generator))
+        classes.append(torch.randint(0, len(spec.classes), shape, generator=rng))
+        colours.append(torch.randint(0, len(spec.palette), shape, generator=rng))
     return SceneParameters.cat(scenes), torch.cat(classes), torch.cat(colours)
 
 
