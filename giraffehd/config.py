@@ -32,12 +32,11 @@ def build_model(preset: str = "tiny", overrides: Sequence[str] = ()):
     ``"compositor.mask_steepness=2"`` (a value) or ``"compositor=features"`` (another compositor)."""
 
     def absolute(override: str) -> str:
-        key = override.split("=", 1)[0].lstrip("+~")
-        return (
-            f"model/{override}"
-            if key in _MODEL_GROUPS
-            else f"{override[: len(override) - len(override.lstrip('+~'))]}model.{override.lstrip('+~')}"
-        )
+        body = override.lstrip("+~")  # Hydra's add/delete prefix stays in front
+        prefix = override[: len(override) - len(body)]
+        if body.split("=", 1)[0] in _MODEL_GROUPS:
+            return f"{prefix}model/{body}"
+        return f"{prefix}model.{body}"
 
     cfg = compose_config("train", [f"model={preset}", *(absolute(o) for o in overrides)])
     return instantiate(cfg.model)

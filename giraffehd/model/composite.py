@@ -47,6 +47,11 @@ class Compositor(Protocol):
     ) -> Composite: ...
 
 
+def upsampled_alpha(alpha: Float[Tensor, "B 1 h w"], resolution: int) -> Float[Tensor, "B 1 H W"]:
+    """The 3D alpha at the image resolution: where every compositor's mask starts."""
+    return torch.nn.functional.interpolate(alpha, size=resolution, mode="bilinear", align_corners=False)
+
+
 def check_steepness(mask_steepness: float) -> float:
     if not mask_steepness >= 1:
         raise ValueError(f"mask_steepness must be at least 1 (1: the mask as rendered), got {mask_steepness}")

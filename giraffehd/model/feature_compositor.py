@@ -12,7 +12,7 @@ import torch
 from jaxtyping import Bool
 from torch import Tensor, nn
 
-from giraffehd.model.composite import Composite, check_steepness
+from giraffehd.model.composite import Composite, check_steepness, upsampled_alpha
 from giraffehd.model.feature_renderer import FeatureMapRenderer, FeatureMaps
 from giraffehd.model.styles import Styles
 from giraffehd.networks.neural_renderer import NeuralRenderer
@@ -55,7 +55,7 @@ class FeatureCompositor(nn.Module):
         """Render and composite; the renderer reads no style and no noise, so only ``maps`` matter."""
         scene_rgb = self.renderer(maps.foreground + (1 - maps.alpha) * maps.background)
         background_rgb = self.renderer(maps.background)
-        alpha = nn.functional.interpolate(maps.alpha, size=self.out_resolution, mode="bilinear", align_corners=False)
+        alpha = upsampled_alpha(maps.alpha, self.out_resolution)
         mask = steepen_mask(alpha, self.mask_steepness)
         return Composite(
             image=composite_images(scene_rgb, background_rgb, mask),

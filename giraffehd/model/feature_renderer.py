@@ -62,7 +62,9 @@ class FeatureMapRenderer(nn.Module):
                 f"num_object_samples and num_background_samples must be at least 1, "
                 f"got {num_object_samples} and {num_background_samples}"
             )
-        near, far = (float(v) for v in background_depth_range) if len(background_depth_range) == 2 else (0.0, 0.0)
+        if len(background_depth_range) != 2:
+            raise ValueError(f"background_depth_range must be [near, far], got {list(background_depth_range)}")
+        near, far = (float(v) for v in background_depth_range)
         if not 0 < near < far:
             raise ValueError(f"background_depth_range must satisfy 0 < near < far, got {list(background_depth_range)}")
         self.object_field = object_field

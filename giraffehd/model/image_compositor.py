@@ -13,7 +13,7 @@ import torch
 from jaxtyping import Bool
 from torch import Tensor, nn
 
-from giraffehd.model.composite import Composite, check_steepness
+from giraffehd.model.composite import Composite, check_steepness, upsampled_alpha
 from giraffehd.model.feature_renderer import FeatureMapRenderer, FeatureMaps
 from giraffehd.model.style_schedule import layer_styles, present_mean, switch_layers
 from giraffehd.model.styles import Styles
@@ -101,7 +101,7 @@ class ImageCompositor(nn.Module):
         bg_rgb = bg_net(maps.background, bg_ws, noise_mode, rng)
         if self.refinement is not None:
             fg_rgb = fg_rgb + self.refinement(fg_rgb, styles.background_appearance)
-        alpha = nn.functional.interpolate(maps.alpha, size=self.out_resolution, mode="bilinear", align_corners=False)
+        alpha = upsampled_alpha(maps.alpha, self.out_resolution)
         if self.mask_residual:
             mask = torch.sigmoid(torch.logit(alpha.clamp(_ALPHA_CLAMP, 1 - _ALPHA_CLAMP)) + fg_out[:, 3:])
         else:

@@ -34,7 +34,7 @@ def upgrade_model_config(flat: Mapping) -> dict:
     if unknown:
         raise ValueError(f"model.{unknown[0]} is not a key of the old flat model config")
     c = {**_FLAT_DEFAULTS, **{k: v for k, v in flat.items() if k != "_target_"}}
-    features_layout = c["composite"] == "features"
+    features_layout = _features_layout(c)
     w_dim, image, feature = c["w_dim"], c["image_resolution"], c["feature_resolution"]
 
     def field(prefix: str, feature_dim: int, appearance: bool, box: float | None) -> dict:
