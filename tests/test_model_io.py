@@ -82,7 +82,8 @@ def test_a_model_saved_before_the_generator_had_parts_loads_and_renders_as_it_di
     assert model.generator.mask_steepness == 2.0 and model.step == 7
     with torch.no_grad():
         image = model.generator(model.prior.sample(2, torch.Generator().manual_seed(0))).image
-    torch.testing.assert_close(image, reference, rtol=0, atol=1e-6)
+    # 1e-5: another CPU's vector width reorders float sums (a few 1e-6 apart); a change in the code is far larger.
+    torch.testing.assert_close(image, reference, rtol=0, atol=1e-5)
     again = load_model(export_model(legacy, tmp_path / "upgraded.pt"))
     assert torch.load(tmp_path / "upgraded.pt", weights_only=True)["config"]["model"]["styles"]["z_dim"] == 8
     with torch.no_grad():
