@@ -40,7 +40,8 @@ EXPECTED_ERRORS = (ValueError, CheckpointError, NonFiniteLossError, OmegaConfBas
 MODULE_KEYS = {
     "ema_decay": "training.ema_decay",
     "style_mixing_prob": "training.style_mixing_prob",
-    "background_field_lr": "optimizer.background_field_lr",
+    "part_lr": "optimizer.part_lr",
+    "dual_discrimination": "training.dual_discrimination",
 }
 RAMP_KEY = "training.mask_steepness_ramp"
 
@@ -95,7 +96,7 @@ def check_checkpoint(path: Path, module: GiraffeHDModule) -> None:
     if saved and len(saved[0]["param_groups"]) != groups:
         raise CheckpointError(
             f"{path} was written with {len(saved[0]['param_groups'])} generator parameter group(s), this config "
-            f"has {groups} (optimizer.background_field_lr changed?): resume=null starts afresh"
+            f"has {groups} (optimizer.part_lr changed?): resume=null starts afresh"
         )
 
 
@@ -121,8 +122,9 @@ def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
             style_mixing_prob=cfg.training.style_mixing_prob,
             seed=cfg.seed,
             model_config=stored_config(cfg),
-            background_field_lr=cfg.optimizer.background_field_lr,
+            part_lr=OmegaConf.to_container(cfg.optimizer.part_lr) if cfg.optimizer.get("part_lr") else None,
             steepness_ramp=ramp,
+            dual_discrimination=cfg.training.get("dual_discrimination", False),
         )
     check_optimizers(cfg, module)
     return module

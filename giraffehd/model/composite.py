@@ -25,6 +25,9 @@ class Composite:
     background: Float[Tensor, "B 3 H W"]
     mask: Float[Tensor, "B 1 H W"]  # the compositing mask
     soft_mask: Float[Tensor, "B 1 H W"]  # the mask before steepening (equal to mask at steepness 1)
+    # The image at the feature resolution, where a compositor has one: its renderers' most direct reading of
+    # the feature maps, composited with the 3D alpha (what dual discrimination shows the discriminator).
+    low_image: Float[Tensor, "B 3 h w"] | None = None
 
 
 @runtime_checkable

@@ -35,6 +35,7 @@ class GeneratorOutput:
     low_res_alpha: Float[Tensor, "B 1 h w"]  # accumulated alpha of all objects
     depth: Float[Tensor, "B 1 h w"]  # expected depth of the foreground (0 where empty)
     object_alpha: Float[Tensor, "B N h w"]  # accumulated alpha of each object on its own
+    low_image: Float[Tensor, "B 3 h w"] | None = None  # the compositor's image at h (Composite.low_image)
 
 
 class Generator(nn.Module):
@@ -112,4 +113,5 @@ class Generator(nn.Module):
             low_res_alpha=maps.alpha,
             depth=maps.depth,
             object_alpha=maps.object_alpha,
+            low_image=out.low_image,
         )

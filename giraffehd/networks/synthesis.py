@@ -115,6 +115,15 @@ class SynthesisBlock(nn.Module):
         return SynthesisBlockOutput(features=x, rgb=upsample2x(rgb) + self.torgb(x, ws[:, len(self.layers)]))
 
 
+@dataclass(frozen=True)
+class SynthesisOutput:
+    """The raw image, and the skip path's first image: the input ToRGB at the input resolution, the
+    network's most direct reading of the feature map (what dual discrimination shows the discriminator)."""
+
+    image: Float[Tensor, "B O H W"]
+    first_rgb: Float[Tensor, "B O h w"]
+
+
 def synthesis_channels(resolution: int, channel_base: int, channel_min: int, channel_max: int) -> int:
     """Feature channels at a resolution: clamp(channel_base // resolution, channel_min, channel_max)."""
     return min(max(channel_base // resolution, channel_min), channel_max)
@@ -198,6 +207,16 @@ class SynthesisNetwork(nn.Module):
         noise_mode: str = "const",
         rng: torch.Generator | None = None,
     ) -> Float[Tensor, "B O H W"]:
+        return self.render(features, ws, noise_mode, rng).image
+
+    def render(
+        self,
+        features: Float[Tensor, "B C h w"],
+        ws: Float[Tensor, "B K D"],
+        noise_mode: str = "const",
+        rng: torch.Generator | None = None,
+    ) -> SynthesisOutput:
+        """The image and the skip path's first image (see :class:`SynthesisOutput`)."""
         check_noise_mode(noise_mode, rng)
         expected = (self.in_channels, self.in_resolution, self.in_resolution)
         if tuple(features.shape[1:]) != expected:
@@ -207,9 +226,9 @@ class SynthesisNetwork(nn.Module):
         if ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape (B, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
         x = self.input_layer(features, ws[:, 0], noise_mode, rng)
-        rgb = self.input_torgb(x, ws[:, 1])
+        rgb = first_rgb = self.input_torgb(x, ws[:, 1])
         for j, block in enumerate(self.blocks, start=1):
             first = self._first_w(j)
             out = block(x, rgb, ws[:, first : first + self.layers_per_block + 1], noise_mode, rng)
             x, rgb = out.features, out.rgb
-        return rgb
+        return SynthesisOutput(image=rgb, first_rgb=first_rgb)

@@ -5,7 +5,8 @@ from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. O
 
 1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
    GIRAFFE HD's mask losses against the objects' projected boxes (on the mask before steepening).
-2. D step: real images against the G step's fakes (rendered before G's update; reusing them saves a
+2. D step: real images against the G step's fakes (with dual discrimination, each beside its
+   low-resolution version: the generator's low-resolution image for fakes, the downsampled image for reals) (rendered before G's update; reusing them saves a
    second render per step); every ``r1_interval`` steps the R1 penalty on reals, weighted
    gamma / 2 * interval (lazy regularization).
 3. EMA of the generator.
@@ -21,14 +22,17 @@ through Lightning, so it does not advance the step counter a second time.
 
 import copy
 import time
+from collections.abc import Mapping
 from functools import partial
 
 import lightning
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from giraffehd.losses import discriminator_loss, generator_loss, nonfinite_check, r1_penalty
 from giraffehd.model.generator import Generator
+from giraffehd.model.image_compositor import ImageCompositor
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask
 from giraffehd.scene import SceneParameters, ScenePrior
@@ -37,8 +41,19 @@ from giraffehd.training.loss_settings import LossSettings
 from giraffehd.training.mask_losses import MaskLosses, mask_losses
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
+# The generator's parts that ``part_lr`` may give a learning rate of their own, and their module paths.
+GENERATOR_PARTS = {
+    "styles": "styles",
+    "object_field": "features.object_field",
+    "background_field": "features.background_field",
+    "compositor": "compositor",
+}
 CHECKPOINT_VERSION = 1  # the checkpoint's extra entries; the generator's layout is in its stored config
 GIRAFFE_HD_LOSSES = LossSettings()
+
+
+def _upsampled(image: Tensor, resolution: int) -> Tensor:
+    return F.interpolate(image, size=resolution, mode="bilinear", align_corners=False)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -58,28 +73,46 @@ class GiraffeHDModule(lightning.LightningModule):
         style_mixing_prob: float = 0.5,
         seed: int = 0,
         model_config: dict | None = None,
-        background_field_lr: float | None = None,
+        part_lr: Mapping[str, float] | None = None,
         steepness_ramp: SteepnessRamp | None = None,
+        dual_discrimination: bool = False,
     ) -> None:
         super().__init__()
         if not 0 < ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
         if not 0 <= style_mixing_prob <= 1:
             raise ValueError(f"style_mixing_prob must be in [0, 1], got {style_mixing_prob}")
-        if background_field_lr is not None and not background_field_lr > 0:
-            raise ValueError(f"background_field_lr must be None or positive, got {background_field_lr}")
+        part_lr = dict(part_lr or {})
+        for part, lr in part_lr.items():
+            if part not in GENERATOR_PARTS:
+                raise ValueError(f"part_lr has no part {part!r}; the parts are {', '.join(GENERATOR_PARTS)}")
+            if not lr > 0:
+                raise ValueError(f"part_lr.{part} must be positive, got {lr}")
+        image_channels = 6 if dual_discrimination else 3
+        if discriminator.in_channels != image_channels:
+            raise ValueError(
+                f"dual_discrimination is {dual_discrimination}: the discriminator's in_channels must be "
+                f"{image_channels} (RGB{' and the upsampled low-resolution RGB' if dual_discrimination else ''}), "
+                f"got {discriminator.in_channels}"
+            )
+        if dual_discrimination and not isinstance(generator.compositor, ImageCompositor):
+            raise ValueError(
+                "dual_discrimination needs a compositor with a low-resolution image (the style-based "
+                "model.compositor=image), not the feature compositor"
+            )
         self.automatic_optimization = False
         self.generator = generator
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
         self.discriminator = discriminator
         self.prior = prior
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.background_field_lr = background_field_lr  # None: the generator's rate
+        self.part_lr = part_lr  # parts not named here train at the generator optimizer's rate
         self.losses = losses
         self.ema_decay = ema_decay
         self.style_mixing_prob = style_mixing_prob
         self.seed = seed
         self.steepness_ramp = steepness_ramp  # None: the generator's own mask steepness throughout
+        self.dual_discrimination = dual_discrimination
         self.final_mask_steepness = generator.mask_steepness
         self.model_config = model_config  # stored in checkpoints: what giraffehd.model_io needs to rebuild
         self._last_step_time: float | None = None
@@ -88,14 +121,12 @@ class GiraffeHDModule(lightning.LightningModule):
         return [self.g_optimizer(self.generator_param_groups()), self.d_optimizer(self.discriminator.parameters())]
 
     def generator_param_groups(self) -> list[dict]:
-        """The generator's parameters for its optimizer: one group, or two when the background field
-        has its own learning rate (the rest of the generator keeps the optimizer's)."""
-        if self.background_field_lr is None:
-            return [{"params": list(self.generator.parameters())}]
-        background = list(self.generator.features.background_field.parameters())
-        ids = {id(p) for p in background}
-        rest = [p for p in self.generator.parameters() if id(p) not in ids]
-        return [{"params": rest}, {"params": background, "lr": self.background_field_lr}]
+        """The generator's parameters for its optimizer: the parts without a rate of their own in the first
+        group (at the optimizer's rate), then one group per part named in ``part_lr``."""
+        parts = {name: list(self.generator.get_submodule(GENERATOR_PARTS[name]).parameters()) for name in self.part_lr}
+        own = {id(p) for params in parts.values() for p in params}
+        rest = [p for p in self.generator.parameters() if id(p) not in own]
+        return [{"params": rest}] + [{"params": parts[name], "lr": lr} for name, lr in self.part_lr.items()]
 
     def step_rng(self, step: int) -> torch.Generator:
         """The source of all training randomness of one step (seeded by seed, step and rank)."""
@@ -132,7 +163,7 @@ class GiraffeHDModule(lightning.LightningModule):
         out = self.generator(
             scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, rng=rng
         )
-        g_adv = generator_loss(self.discriminator(out.image))
+        g_adv = generator_loss(self.discriminator(self._fake_input(out)))
         # The mask losses read the mask before steepening: the steepened one is flat (no gradient) where
         # the alpha is below 0.5 - 0.5 / steepness, where binarization would push a faint object out of sight.
         box = projected_box_mask(scene, out.soft_mask.shape[-1], pad=self.losses.mask_box_pad)
@@ -146,11 +177,11 @@ class GiraffeHDModule(lightning.LightningModule):
         # D step, with lazy R1.
         self.generator.requires_grad_(False)
         self.discriminator.requires_grad_(True)
-        fake = out.image.detach()  # the G step's images: one render per step, not two
+        fake = self._fake_input(out).detach()  # the G step's images: one render per step, not two
         interval = self.losses.r1_interval
         do_r1 = interval > 0 and self.losses.r1_gamma > 0 and step % interval == 0
         real = real.detach().requires_grad_(do_r1)
-        real_logits = self.discriminator(real)
+        real_logits = self.discriminator(self._real_input(real))
         d_adv = discriminator_loss(real_logits, self.discriminator(fake))
         d_total = d_adv
         values = {"g_loss": g_adv, "d_loss": d_adv}
@@ -168,6 +199,22 @@ class GiraffeHDModule(lightning.LightningModule):
         if self._trainer is not None:
             self._log_step(values, masks, real_logits, batch)
         return values
+
+    def _fake_input(self, out) -> Tensor:
+        """What D sees of a generated image: the image, and with dual discrimination beside it the
+        generator's low-resolution image, upsampled (EG3D's dual discrimination: the upsampler cannot
+        drift from its most direct reading of the 3D render without D noticing the mismatch)."""
+        if not self.dual_discrimination:
+            return out.image
+        return torch.cat([out.image, _upsampled(out.low_image, out.image.shape[-1])], dim=1)
+
+    def _real_input(self, real: Tensor) -> Tensor:
+        """A real image as D sees it: with dual discrimination, beside its own low-resolution version
+        (area-downsampled to the feature resolution, upsampled back as the fake's is)."""
+        if not self.dual_discrimination:
+            return real
+        low = F.interpolate(real, size=self.generator.feature_resolution, mode="area")
+        return torch.cat([real, _upsampled(low, real.shape[-1])], dim=1)
 
     def _stop_if_not_finite(self, step: int, values: dict[str, Tensor]) -> None:
         bad = nonfinite_check(values)

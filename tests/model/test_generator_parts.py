@@ -27,3 +27,22 @@ def test_the_compositor_is_chosen_by_config_and_the_steepness_lives_in_it():
     assert isinstance(image.compositor, ImageCompositor) and isinstance(features.compositor, FeatureCompositor)
     features.mask_steepness = 3.0
     assert features.compositor.mask_steepness == 3.0
+
+
+def test_the_style_based_compositor_gives_a_low_resolution_image_and_the_feature_compositor_none():
+    import torch
+
+    from giraffehd.scene import ScenePrior
+
+    generator = tiny_generator()
+    scene = ScenePrior(z_dim=generator.z_dim).sample(2, torch.Generator().manual_seed(0))
+    out = generator(scene)
+    assert out.low_image.shape == (2, 3, 8, 8)
+    # Where the 3D alpha is 0 the low-resolution image is the background renderer's first image alone.
+    maps = generator.features(scene, generator.styles(scene))
+    styles = generator.styles(scene)
+    bg_net = generator.compositor.background_synthesis
+    bg_first = bg_net.render(maps.background, styles.background_appearance[:, None].expand(-1, bg_net.num_ws, -1))
+    empty = (maps.alpha == 0).expand(-1, 3, -1, -1)
+    assert empty.any() and torch.equal(out.low_image[empty], bg_first.first_rgb[empty])
+    assert tiny_generator(layout="features")(scene).low_image is None

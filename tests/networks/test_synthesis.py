@@ -163,3 +163,16 @@ def test_every_parameter_gets_a_finite_nonzero_gradient():
         assert parameter.grad is not None, name
         assert torch.isfinite(parameter.grad).all(), name
         assert parameter.grad.abs().sum() > 0, name
+
+
+def test_render_gives_the_image_and_the_first_skip_image():
+    net = small_net(8, 32, out_channels=4)
+    features, ws = inputs(net)
+    out = net.render(features, ws)
+    assert torch.equal(out.image, net(features, ws))
+    assert out.first_rgb.shape == (2, 4, 8, 8)
+    # Without blocks the skip path is its first image alone.
+    flat = small_net(32, 32)
+    features, ws = inputs(flat)
+    out = flat.render(features, ws)
+    assert torch.equal(out.image, out.first_rgb)

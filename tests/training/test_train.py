@@ -43,7 +43,7 @@ def test_every_experiment_composes_and_instantiates(experiment):
     assert isinstance(module.losses, LossSettings) and module.losses.r1_gamma == cfg.training.losses.r1_gamma
     assert g_opt.param_groups[0]["lr"] == cfg.optimizer.generator.lr
     assert d_opt.param_groups[0]["lr"] == cfg.optimizer.discriminator.lr
-    assert len(g_opt.param_groups) == (1 if cfg.optimizer.background_field_lr is None else 2)
+    assert len(g_opt.param_groups) == 1 + len(cfg.optimizer.part_lr or {})
     instantiate(cfg.data)  # the data module builds (it reads nothing until setup)
 
 
@@ -118,14 +118,17 @@ def test_nonfinite_loss_stops_with_the_step_and_keeps_the_checkpoint(images, tin
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
 
 
-def test_background_field_gets_its_own_learning_rate(images, tiny_train_config, tmp_path):
-    cfg = tiny_train_config(images, tmp_path / "run", "optimizer.background_field_lr=0.0001")
+def test_generator_parts_get_their_own_learning_rates(images, tiny_train_config, tmp_path):
+    cfg = tiny_train_config(
+        images, tmp_path / "run", "+optimizer.part_lr.background_field=0.0001", "+optimizer.part_lr.object_field=0.0003"
+    )
     module = build_module(cfg, check_config(cfg))
     g_opt, _ = module.configure_optimizers()
-    rest, background = g_opt.param_groups
-    assert rest["lr"] == cfg.optimizer.generator.lr and background["lr"] == 0.0001
-    field = module.generator.features.background_field
-    assert [id(p) for p in background["params"]] == [id(p) for p in field.parameters()]
+    rest, background, objects = g_opt.param_groups
+    assert rest["lr"] == cfg.optimizer.generator.lr and background["lr"] == 0.0001 and objects["lr"] == 0.0003
+    features = module.generator.features
+    assert [id(p) for p in background["params"]] == [id(p) for p in features.background_field.parameters()]
+    assert [id(p) for p in objects["params"]] == [id(p) for p in features.object_field.parameters()]
     grouped = sorted(id(p) for group in g_opt.param_groups for p in group["params"])
     assert grouped == sorted(id(p) for p in module.generator.parameters())
     plain = tiny_train_config(images, tmp_path / "plain")
@@ -189,7 +192,14 @@ def test_mask_losses_read_the_mask_before_steepening(images, tiny_train_config, 
         ),
         (["model.compositor.mask_steepness=0.5"], r"^model\.compositor\.mask_steepness must be at least 1.* got 0\.5$"),
         (["+model.compositor.colour=1"], r"^model\.compositor: .*unexpected keyword argument 'colour'"),
-        (["optimizer.background_field_lr=0.0"], r"^optimizer\.background_field_lr must be None or positive, got 0\.0$"),
+        (
+            ["+optimizer.part_lr.background_field=0.0"],
+            r"^optimizer\.part_lr\.background_field must be positive, got 0\.0$",
+        ),
+        (
+            ["+optimizer.part_lr.wheels=0.1"],
+            r"^optimizer\.part_lr has no part 'wheels'; the parts are styles, object_field, ",
+        ),
         (["optimizer.generator.lr=-1"], r"^optimizer\.generator: Invalid learning rate: -1"),
         (["training.ema_decay=1.0"], r"^training\.ema_decay must be in \(0, 1\), got 1\.0$"),
         (["training.style_mixing_prob=2.0"], r"^training\.style_mixing_prob must be in \[0, 1\], got 2\.0$"),
@@ -238,8 +248,8 @@ def test_foreign_corrupt_or_other_checkpoints_are_refused(images, tiny_train_con
         resume(other_model)
     plain = tiny_train_config(images, tmp_path / "one")
     one_group = _save_checkpoint(build_module(plain, check_config(plain)), tmp_path / "one.ckpt")
-    with pytest.raises(CheckpointError, match=r"1 generator parameter group.*optimizer\.background_field_lr changed"):
-        resume(one_group, "optimizer.background_field_lr=0.0001")
+    with pytest.raises(CheckpointError, match=r"1 generator parameter group.*optimizer\.part_lr changed"):
+        resume(one_group, "+optimizer.part_lr.background_field=0.0001")
     assert not (tmp_path / "run").exists()
 
 
