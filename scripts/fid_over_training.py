@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     from giraffehd.atomic import write_atomically
     from giraffehd.evaluation.fid import compute_quality
+    from giraffehd.evaluation.fid_protocol import describe_protocol
     from giraffehd.evaluation.sources import generator_source, seeded_images
     from giraffehd.model_io import load_model
 
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     table += [f"| {row['step']} | {row['fid']:.1f} | {row['kid']:.4f} |" for row in rows]
     protocol = (
         f"{args.num_samples} generated images (seed {args.seed}) against {scores.num_reference} of "
-        f"{args.reference}; clean-fid clean mode; {datetime.date.today().isoformat()}"
+        f"{args.reference}; clean-fid clean mode; {describe_protocol(scores.deviations)} (for tracking: compare rows "
+        f"with each other; scripts/fid_protocol.py gives the protocol's figures); {datetime.date.today().isoformat()}"
     )
     text = "\n".join([f"FID/KID over training of {args.run_dir}: {protocol}", "", *table, ""])
     print(text)

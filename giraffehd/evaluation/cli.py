@@ -20,10 +20,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.evaluation.degradations import Degradation
 from giraffehd.evaluation.evaluator import EvaluatorError, LoadedEvaluator, load_evaluator, save_evaluator
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
 from giraffehd.evaluation.protocol import Protocol
+from giraffehd.evaluation.render_candidates import cached_candidates, dataset_candidate_spec
+from giraffehd.evaluation.render_match import match_reader
 from giraffehd.evaluation.scorecard import Provenance, Scorecard, evaluator_table
 from giraffehd.evaluation.scorecard_rows import FidRow, UnmeasuredRow
 from giraffehd.evaluation.scoring import ScoredSource, score
@@ -37,6 +40,7 @@ EXPECTED_ERRORS = (ValueError, OmegaConfBaseException)  # DatasetError, Evaluato
 
 def protocol_from(cfg: DictConfig) -> Protocol:
     azimuth = cfg.azimuth_if_fixed
+    degraded = cfg.degraded_floor
     return Protocol(
         seed=cfg.seed,
         num_seeds=cfg.num_seeds,
@@ -47,6 +51,7 @@ def protocol_from(cfg: DictConfig) -> Protocol:
         azimuth_if_fixed=None if azimuth is None else tuple(float(v) for v in azimuth),
         background_mask_threshold=cfg.background_mask_threshold,
         metrics=tuple(cfg.metrics),
+        degradation=None if degraded is None else Degradation(**OmegaConf.to_container(degraded, resolve=True)),
     )
 
 
@@ -83,18 +88,25 @@ def quality_hook(
     def quality() -> FidRow | UnmeasuredRow:
         try:
             from giraffehd.evaluation.fid import compute_quality
+            from giraffehd.evaluation.fid_floor import reference_set
+            from giraffehd.evaluation.inception import resolve_weights
         except Exception as error:  # a missing module or dependency
             return not_available(error)
         settings = cfg.fid
         sample_images = seeded_images(generator_source(model.generator, cfg.truncation_psi), model.prior, settings.seed)
         try:
+            weights = resolve_weights(settings.weights)  # before the floor is rendered
+            num_floor = settings.num_samples if settings.floor else None
+            reference = reference_set(
+                settings.reference or dataset.root, settings.num_reference, num_floor, settings.floor_seed
+            )
             scores = compute_quality(
                 sample_images,
                 settings.num_samples,
-                settings.reference or str(dataset.root / "images"),
-                weights=settings.weights,
-                num_reference=settings.num_reference,
+                reference,
+                weights=weights,
                 seed=settings.seed,
+                resize_to=settings.resize_to,
             )
         except Exception as error:  # weights missing offline, and the like
             return not_available(error)
@@ -127,6 +139,18 @@ def run(cfg: DictConfig) -> Path | None:
     dataset = read_dataset(cfg.dataset)
     check_match(evaluator, dataset, model)
     output = output_folder(cfg)
+    matcher, candidates = None, None
+    if cfg.render_match.enabled:
+        settings = cfg.render_match
+        spec = dataset_candidate_spec(
+            dataset,
+            float(settings.heading_step_deg),
+            float(settings.elevation_step_deg),
+            float(settings.elevation_margin_deg),
+            int(settings.resolution),
+        )
+        candidates = cached_candidates(spec, settings.cache_dir, progress=True)
+        matcher = match_reader(candidates)
     rows = score(
         evaluator.evaluator,
         ScoredSource(generator_source(model.generator, protocol.truncation_psi), model.prior),
@@ -134,6 +158,7 @@ def run(cfg: DictConfig) -> Path | None:
         ScoredSource(synthetic_source(dataset, model.generator.image_resolution), dataset.prior),
         protocol,
         quality_hook(cfg, model, dataset) if "fid" in protocol.metrics else None,
+        matcher,
     )
     provenance = Provenance(
         checkpoint=str(model.path),
@@ -143,6 +168,7 @@ def run(cfg: DictConfig) -> Path | None:
         evaluator_heldout=evaluator.report["heldout"],
         evaluator_num_heldout=evaluator.report["training"]["num_heldout"],
         evaluator_fixed=tuple(evaluator.report["dataset"].get("fixed", ())),
+        render_match=None if candidates is None else candidates.describe(),
     )
     card = Scorecard(provenance, protocol, rows)
     files = card.write(output)

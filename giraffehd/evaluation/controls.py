@@ -14,8 +14,8 @@ what the evaluator reads for them:
 Axis legend: S seeds, K knob values, B scenes.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 
 import torch
 from jaxtyping import Float
@@ -25,6 +25,7 @@ from giraffehd.evaluation.alignment import ControlError, angular_control_error, 
 from giraffehd.evaluation.evaluator import Evaluator, Reading
 from giraffehd.evaluation.evaluator_training import mask_iou, read_all
 from giraffehd.evaluation.labels import view_translation
+from giraffehd.evaluation.render_match import MatchReading
 from giraffehd.evaluation.sources import ImageSource, in_batches
 from giraffehd.knobs import Knob, all_knobs
 from giraffehd.scene import SceneParameters, ScenePrior
@@ -38,6 +39,9 @@ KNOBS = {  # the evaluation's name of each knob: the registry's name
     "object_translation_z": "translation_z",
 }
 EVALUATED_SLOT = 0  # the object the evaluator reads, and so the one each knob turns
+# A reader of images of known scenes: the evaluator (which looks at the images only) or render-and-match
+# (which also uses each scene's camera and object translation).
+ImageReader = Callable[[Float[Tensor, "B 3 H W"], SceneParameters], Reading | MatchReading]
 
 
 def registry_knob(prior: ScenePrior, knob: str) -> Knob:
@@ -71,8 +75,13 @@ def base_scenes(prior: ScenePrior, seeds: Sequence[int]) -> SceneParameters:
     return SceneParameters.cat([prior.sample(1, torch.Generator().manual_seed(int(s))) for s in seeds])
 
 
-def target_and_reading(knob: str, scenes: SceneParameters, reading: Reading) -> tuple[Tensor, Tensor]:
-    """What the evaluator should read for each swept scene (object slot 0), and what it read."""
+def evaluator_reader(evaluator: Evaluator) -> ImageReader:
+    """The evaluator as an :data:`ImageReader`."""
+    return lambda images, scenes: read_all(evaluator, images)
+
+
+def target_and_reading(knob: str, scenes: SceneParameters, reading: Reading | MatchReading) -> tuple[Tensor, Tensor]:
+    """What the reader should read for each swept scene (object slot 0), and what it read."""
     azimuth = scenes.camera_azimuth_deg
     if knob in ("object_rotation", "camera_azimuth"):
         return scenes.object_rotation_deg[:, EVALUATED_SLOT] - azimuth, reading.heading_deg
@@ -92,7 +101,23 @@ def control_error(
     hold_knob: bool = False,
     desc: str | None = None,
 ) -> ControlError:
-    """Sweep ``knob`` over ``values`` for each seed's base scene and compare the reading with the target.
+    """Sweep ``knob`` over ``values`` for each seed's base scene and compare the evaluator's reading with the
+    target (:func:`swept_error` with the evaluator)."""
+    return swept_error(evaluator_reader(evaluator), source, prior, knob, values, seeds, batch_size, hold_knob, desc)
+
+
+def swept_error(
+    reader: ImageReader,
+    source: ImageSource,
+    prior: ScenePrior,
+    knob: str,
+    values: Float[Tensor, " K"],
+    seeds: Sequence[int],
+    batch_size: int = 64,
+    hold_knob: bool = False,
+    desc: str | None = None,
+) -> ControlError:
+    """Sweep ``knob`` over ``values`` for each seed's base scene and compare ``reader``'s reading with the target.
 
     ``hold_knob``: render each base scene once, unchanged, for every value (a source that ignores the
     knob): the chance level of the same protocol.
@@ -103,10 +128,12 @@ def control_error(
     seed_major = base.select(torch.arange(base.batch_size).repeat_interleave(k))  # S x K copies
     scenes = turned.write(seed_major, values.repeat(len(seeds)), EVALUATED_SLOT)
     if hold_knob:
-        reading = read_all(evaluator, in_batches(source, base, batch_size, desc).image)
-        reading = Reading(*(getattr(reading, f).repeat_interleave(k, dim=0) for f in Reading.__dataclass_fields__))
+        reading = reader(in_batches(source, base, batch_size, desc).image, base)
+        reading = type(reading)(
+            **{f.name: getattr(reading, f.name).repeat_interleave(k, dim=0) for f in fields(reading)}
+        )
     else:
-        reading = read_all(evaluator, in_batches(source, scenes, batch_size, desc).image)
+        reading = reader(in_batches(source, scenes, batch_size, desc).image, scenes)
     target, read = target_and_reading(knob, scenes, reading)
     s = len(seeds)
     if turned.periodic:

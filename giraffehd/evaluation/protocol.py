@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from giraffehd.evaluation.degradations import Degradation
+
 CONTROL_METRICS = {  # metric name: the knobs it sweeps
     "rotation": ("object_rotation",),
     "elevation": ("camera_elevation",),
@@ -24,7 +26,11 @@ class Protocol:
     azimuth_if_fixed: tuple[float, float] | None = (-45.0, 45.0)  # swept when the prior fixes the azimuth
     background_mask_threshold: float = 0.5
     metrics: tuple[str, ...] = ("rotation", "elevation", "azimuth", "translation", "background", "mask", "colour")
-    alignment: str = field(default="one sign for all seeds, one offset per seed (L1-optimal)", init=False)
+    degradation: Degradation | None = Degradation()  # the degraded floor's (None: not measured)
+    alignment: str = field(
+        default="one sign for all seeds, one offset per seed (L1-optimal); elevation: one offset for all seeds",
+        init=False,
+    )
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in METRICS]

@@ -29,6 +29,7 @@ class Provenance:
     evaluator_heldout: dict  # the evaluator's held-out errors (evaluator_training.reading_errors)
     evaluator_num_heldout: int  # real images those errors were measured on
     evaluator_fixed: tuple[str, ...] = ()  # targets the dataset never varies: their errors mean nothing
+    render_match: str | None = None  # render-and-match's candidates, where it read the sweeps (None: it did not)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Scorecard:
             "evaluator_heldout": p.evaluator_heldout,
             "evaluator_num_heldout": p.evaluator_num_heldout,
             "evaluator_fixed": list(p.evaluator_fixed),
+            "render_match": p.render_match,
             "protocol": asdict(self.protocol),
             "metrics": {row.key: row.to_record() for row in self.rows},
         }
@@ -93,8 +95,11 @@ class Scorecard:
 
     def protocol_sentence(self) -> str:
         p, q = self.provenance, self.protocol
+        degraded = "" if q.degradation is None else f"floor, degraded renders = the same, {q.degradation.describe()}; "
+        matched = "" if p.render_match is None else f"Render-and-match: {p.render_match}. "
         return (
-            f"Evaluator {p.evaluator}; floor = the dataset's renderer ({p.dataset}); chance = the knob ignored. "
+            f"Evaluator {p.evaluator}; floor = the dataset's renderer ({p.dataset}); {degraded}"
+            f"chance = the knob ignored. {matched}"
             f"{q.num_seeds} seeds x {q.sweep_steps} steps per sweep, {q.num_samples} samples, "
             f"truncation {q.truncation_psi}, seed {q.seed}; {q.alignment}."
         )

@@ -5,9 +5,15 @@ Every measured row holds three figures of one protocol:
 - model: the figure of the generator under test;
 - floor: the same protocol on the dataset's own renderer (real images with known knobs), i.e. the error of
   the evaluator itself; a perfect generator scores about this;
+- floor, degraded renders (knob sweeps and mask IoU): the same renders blurred, shifted and resized as a
+  generator's images are (degradations.py), i.e. the reader's error on images that look generated;
 - chance: the same protocol on a source that ignores the knob (the generator with the knob held at each
   seed's base value; for background stability, the background codes resampled too; for mask IoU, each mask
   paired with the evaluator's mask of another image; for colours, every sample one colour).
+
+Knob sweeps are read by the evaluator and, for rotation and elevation, optionally by render-and-match
+(render_match.py): a row per reader. Elevation is absolute (the data fixes what 20 degrees means), so its
+headline figure is the error after one global offset; the other knobs' is after one offset per seed.
 
 Each row has a ``key`` (its name in scorecard.json's "metrics"), a ``label`` (its name in the table),
 ``to_record()`` (a JSON-ready dict) and ``to_markdown()`` (one line of the table ``TABLE_HEADER`` opens).
@@ -17,13 +23,17 @@ from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from giraffehd.evaluation.alignment import ControlError
+from giraffehd.evaluation.fid_protocol import describe_protocol, quality_figures
 
-TABLE_HEADER = ("| figure | model | floor | chance | notes |", "|---|---|---|---|---|")
+TABLE_HEADER = (
+    "| figure | model | floor | floor, degraded renders | chance | notes |",
+    "|---|---|---|---|---|---|",
+)
 
 
-def table_line(label: str, model: str, floor: str, chance: str, notes: str) -> str:
-    """One row of the scorecard's table."""
-    return f"| {label} | {model} | {floor} | {chance} | {notes} |"
+def table_line(label: str, model: str, floor: str, chance: str, notes: str, degraded: str = "") -> str:
+    """One row of the scorecard's table (``degraded``: the floor on degraded renders, where measured)."""
+    return f"| {label} | {model} | {floor} | {degraded} | {chance} | {notes} |"
 
 
 def control_label(knob: str) -> str:
@@ -33,8 +43,9 @@ def control_label(knob: str) -> str:
 
 @dataclass(frozen=True)
 class ControlRow:
-    """A knob swept from ``low`` to ``high`` in ``steps`` values and read back by the evaluator: errors after
-    the best sign and per-seed offset (alignment.py), in ``unit``."""
+    """A knob swept from ``low`` to ``high`` in ``steps`` values and read back by ``reader``: errors after the
+    best sign and per-seed offset, and after one global offset (alignment.py), in ``unit``. The headline
+    (the table's figures) is the global-offset error where ``global_offset_headline``, else the per-seed one."""
 
     knob: str
     unit: str  # "deg" or "scene units"
@@ -45,32 +56,52 @@ class ControlRow:
     floor: ControlError
     chance: ControlError
     note: str | None = None  # e.g. a knob swept outside the training range
+    floor_degraded: ControlError | None = None  # the floor on degraded renders (None: not measured)
+    reader: str = "evaluator"  # or "render-and-match"
+    global_offset_headline: bool = False  # an absolute knob: the headline allows one offset for all seeds
 
     @property
     def key(self) -> str:
-        return self.knob
+        return self.knob if self.reader == "evaluator" else f"{self.knob}_{self.reader.replace('-', '_')}"
 
     @property
     def label(self) -> str:
-        return control_label(self.knob)
+        label = control_label(self.knob)
+        if self.global_offset_headline:
+            label = label.replace("(mean)", "(mean, one global offset)")
+        return label if self.reader == "evaluator" else f"{label}, {self.reader}"
+
+    @property
+    def headline(self) -> str:
+        """The ControlError field the table shows."""
+        return "mean_global_offset" if self.global_offset_headline else "mean"
 
     def figure(self, value: float) -> str:
         return f"{value:.2f} deg" if self.unit == "deg" else f"{value:.4f}"
 
     def to_record(self) -> dict:
-        record = {"unit": self.unit, "swept": [self.low, self.high, self.steps]}
-        record |= {"model": asdict(self.model), "floor": asdict(self.floor), "chance": asdict(self.chance)}
+        record = {"unit": self.unit, "swept": [self.low, self.high, self.steps], "reader": self.reader}
+        record |= {"headline": self.headline, "model": asdict(self.model), "floor": asdict(self.floor)}
+        if self.floor_degraded is not None:
+            record["floor_degraded"] = asdict(self.floor_degraded)
+        record["chance"] = asdict(self.chance)
         return record if self.note is None else {**record, "note": self.note}
 
     def to_markdown(self) -> str:
+        m = self.model
+        if self.global_offset_headline:
+            alignment = f"per-seed offset: {self.figure(m.mean)} (median {self.figure(m.median)}), sign {m.sign:+d}"
+        else:
+            alignment = f"median {self.figure(m.median)}, sign {m.sign:+d}; one global offset: "
+            alignment += self.figure(m.mean_global_offset)
         notes = [
-            f"median {self.figure(self.model.median)}, sign {self.model.sign:+d}",
-            f"one global offset: {self.figure(self.model.mean_global_offset)}",
+            alignment,
             f"swept {self.low:g} to {self.high:g} in {self.steps} steps",
             *([self.note] if self.note is not None else []),
         ]
-        model, floor, chance = (self.figure(e.mean) for e in (self.model, self.floor, self.chance))
-        return table_line(self.label, model, floor, chance, "; ".join(notes))
+        model, floor, chance = (self.figure(getattr(e, self.headline)) for e in (self.model, self.floor, self.chance))
+        degraded = "" if self.floor_degraded is None else self.figure(getattr(self.floor_degraded, self.headline))
+        return table_line(self.label, model, floor, chance, "; ".join(notes), degraded)
 
 
 @dataclass(frozen=True)
@@ -119,12 +150,15 @@ class MaskRow:
     model: float
     floor: float
     chance: float
+    floor_degraded: float | None = None  # the floor on degraded renders (their true masks moved with them)
 
     def to_record(self) -> dict:
-        return {"unit": self.unit, "model": self.model, "floor": self.floor, "chance": self.chance}
+        record = {"unit": self.unit, "model": self.model, "floor": self.floor, "chance": self.chance}
+        return record if self.floor_degraded is None else {**record, "floor_degraded": self.floor_degraded}
 
     def to_markdown(self) -> str:
-        return table_line(self.label, f"{self.model:.3f}", f"{self.floor:.3f}", f"{self.chance:.3f}", "")
+        degraded = "" if self.floor_degraded is None else f"{self.floor_degraded:.3f}"
+        return table_line(self.label, f"{self.model:.3f}", f"{self.floor:.3f}", f"{self.chance:.3f}", "", degraded)
 
 
 @dataclass(frozen=True)
@@ -166,14 +200,27 @@ class FidRow:
     weights: str  # the Inception file used
     weights_sha256: str
     reference_cache: str  # the .npz holding the reference features
+    resize_to: int | None = None  # generated images resized to this many pixels first (None: as made)
+    floor_fid: float | None = None  # real-against-real floor: num_samples real images outside the reference
+    floor_kid: float | None = None
+    floor_kid_std: float | None = None
+    floor_source: str | None = None
+    deviations: tuple[str, ...] | None = None  # departures from the fidelity protocol (empty: none; None: unchecked)
 
     def to_record(self) -> dict:
-        return {"status": "ok", **asdict(self)}
+        protocol = {} if self.deviations is None else {"protocol": describe_protocol(self.deviations)}
+        return {"status": "ok", **protocol, **asdict(self)}
 
     def to_markdown(self) -> str:
-        figures = f"FID {self.fid:.2f}, KID {self.kid:.4f} +- {self.kid_std:.4f}"
-        notes = f"{self.num_samples} samples (truncation {self.truncation_psi:g}) vs {self.num_reference} real"
-        return table_line(self.label, figures, "", "", notes)
+        figures = quality_figures(self.fid, self.kid, self.kid_std)
+        floor = "" if self.floor_fid is None else quality_figures(self.floor_fid, self.floor_kid, self.floor_kid_std)
+        notes = [
+            f"{self.num_samples} samples (truncation {self.truncation_psi:g}) vs {self.num_reference} real",
+            *([f"resized to {self.resize_to} px (bicubic)"] if self.resize_to is not None else []),
+            *([f"floor: {self.floor_source}"] if self.floor_source is not None else []),
+            *([describe_protocol(self.deviations)] if self.deviations is not None else []),
+        ]
+        return table_line(self.label, figures, floor, "", "; ".join(notes))
 
 
 @dataclass(frozen=True)

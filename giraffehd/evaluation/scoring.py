@@ -1,7 +1,10 @@
 """Measure the scorecard's rows: each figure of a protocol for the model, its floor and its chance level.
 
-The floor is the same protocol on the dataset's own renderer; the chance level is the same protocol on a
-source that ignores the knob (scorecard_rows.py says which source for each figure).
+The floor is the same protocol on the dataset's own renderer; the degraded floor, on those renders
+blurred, shifted and resized as a generator's images are (degradations.py); the chance level is the same
+protocol on a source that ignores the knob (scorecard_rows.py says which source for each figure). The knob
+sweeps are read by the evaluator and, for rotation and elevation, optionally by render-and-match too
+(render_match.py): a second row each.
 """
 
 from collections.abc import Callable
@@ -11,13 +14,16 @@ from tqdm import tqdm
 
 from giraffehd.evaluation.alignment import ControlError
 from giraffehd.evaluation.controls import (
+    ImageReader,
     background_stability,
-    control_error,
+    evaluator_reader,
     registry_knob,
     sample_quality,
     sweep_range,
     sweep_values,
+    swept_error,
 )
+from giraffehd.evaluation.degradations import degraded_source
 from giraffehd.evaluation.evaluator import Evaluator
 from giraffehd.evaluation.protocol import Protocol
 from giraffehd.evaluation.scorecard_rows import (
@@ -30,8 +36,11 @@ from giraffehd.evaluation.scorecard_rows import (
     UnmeasuredRow,
     control_label,
 )
-from giraffehd.evaluation.sources import ImageSource
+from giraffehd.evaluation.sources import ImageSource, memoised
 from giraffehd.scene import ScenePrior
+
+ABSOLUTE_KNOBS = ("camera_elevation",)  # the data fixes their meaning: the headline is the one-global-offset error
+RENDER_MATCH_KNOBS = ("object_rotation", "camera_elevation")  # what render-and-match reads
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,17 @@ class ScoredSource:
 
 
 def control_row(
-    evaluator: Evaluator, model: ScoredSource, floor: ScoredSource, protocol: Protocol, knob: str, bar: tqdm
+    reader: ImageReader,
+    model: ScoredSource,
+    floor: ScoredSource,
+    protocol: Protocol,
+    knob: str,
+    bar: tqdm,
+    degraded_floor: ScoredSource | None = None,
+    reader_name: str = "evaluator",
 ) -> ControlRow | UnmeasuredRow:
-    """One knob swept on the model, the floor and the model with the knob held (chance)."""
+    """One knob swept on the model, the floor (clean, and degraded when given) and the model with the knob
+    held (chance), read by ``reader``."""
     span = sweep_range(model.prior, knob, protocol.azimuth_if_fixed)
     registered = registry_knob(model.prior, knob)
     if span is None:
@@ -52,8 +69,8 @@ def control_row(
     seeds = list(range(protocol.seed, protocol.seed + protocol.num_seeds))
 
     def error(role: str, scored: ScoredSource, hold: bool) -> ControlError:
-        bar.set_description(f"{knob} ({role})")
-        return control_error(evaluator, scored.source, scored.prior, knob, values, seeds, protocol.batch_size, hold)
+        bar.set_description(f"{knob} ({role}, {reader_name})")
+        return swept_error(reader, scored.source, scored.prior, knob, values, seeds, protocol.batch_size, hold)
 
     azimuth, note = model.prior.azimuth_deg, None
     if knob == "camera_azimuth" and azimuth.high == azimuth.low:
@@ -68,6 +85,9 @@ def control_row(
         floor=error("floor", floor, False),
         chance=error("chance", model, True),
         note=note,
+        floor_degraded=None if degraded_floor is None else error("floor, degraded", degraded_floor, False),
+        reader=reader_name,
+        global_offset_headline=knob in ABSOLUTE_KNOBS,
     )
 
 
@@ -89,15 +109,25 @@ def background_row(model: ScoredSource, floor: ScoredSource, protocol: Protocol)
 
 
 def mask_and_colour_rows(
-    evaluator: Evaluator, model: ScoredSource, floor: ScoredSource, protocol: Protocol
+    evaluator: Evaluator,
+    model: ScoredSource,
+    floor: ScoredSource,
+    protocol: Protocol,
+    degraded_floor: ScoredSource | None = None,
 ) -> list[MaskRow | ColourRow]:
-    """Mask IoU and colour distribution, from one pass over random scenes of the model and of the floor."""
+    """Mask IoU and colour distribution, from one pass over random scenes of the model and of the floor
+    (and the mask IoU of the degraded floor, when given)."""
     n, seed, batch = protocol.num_samples, protocol.seed, protocol.batch_size
     own = sample_quality(evaluator, model.source, model.prior, n, seed, batch)
     real = sample_quality(evaluator, floor.source, floor.prior, n, seed, batch)
     rows: list[MaskRow | ColourRow] = []
     if "mask" in protocol.metrics:
-        rows.append(MaskRow(model=own.mask_iou, floor=real.mask_iou, chance=own.mask_iou_shuffled))
+        degraded = None
+        if degraded_floor is not None:
+            degraded = sample_quality(evaluator, degraded_floor.source, degraded_floor.prior, n, seed, batch).mask_iou
+        rows.append(
+            MaskRow(model=own.mask_iou, floor=real.mask_iou, chance=own.mask_iou_shuffled, floor_degraded=degraded)
+        )
     if "colour" in protocol.metrics:
         uniform = 1 / len(own.colour_fractions)
 
@@ -121,27 +151,49 @@ def score(
     floor: ScoredSource,
     protocol: Protocol,
     quality: Callable[[], FidRow | UnmeasuredRow] | None = None,
+    render_match: ImageReader | None = None,
 ) -> tuple[Row, ...]:
     """The rows of ``protocol.metrics`` for ``model``, with floors and chance levels, in the table's order.
 
     ``quality``: called for the ``fid`` metric (the CLI wires giraffehd/evaluation/fid.py); None: the row
-    says "not available".
+    says "not available". ``render_match``: a second reader (render_match.py) for the rotation and
+    elevation sweeps, a row each below the evaluator's. Where ``protocol.degradation`` is set, the knob
+    sweeps and the mask IoU are measured on the floor's renders degraded too (the degraded floor).
     """
+
+    def sharing(scored: ScoredSource) -> ScoredSource:
+        # Figures that read the same renders again (degraded, or by a second reader) render them once; a
+        # fresh store per figure keeps at most one figure's images in memory.
+        return ScoredSource(memoised(scored.source), scored.prior)
+
+    def degraded(scored: ScoredSource) -> ScoredSource | None:
+        if protocol.degradation is None:
+            return None
+        return ScoredSource(degraded_source(scored.source, protocol.degradation, protocol.seed), scored.prior)
+
     knobs = protocol.swept_knobs()
+    matched = [knob for knob in knobs if knob in RENDER_MATCH_KNOBS] if render_match is not None else []
     has_samples = "mask" in protocol.metrics or "colour" in protocol.metrics  # one pass measures both
-    num_steps = len(knobs) + has_samples + sum(m in protocol.metrics for m in ("background", "fid"))
+    num_steps = len(knobs) + len(matched) + has_samples + sum(m in protocol.metrics for m in ("background", "fid"))
     rows: list[Row] = []
     with tqdm(total=num_steps, desc="scorecard", unit="figure") as bar:
         for knob in knobs:
-            rows.append(control_row(evaluator, model, floor, protocol, knob, bar))
+            own, real = (sharing(model), sharing(floor)) if knob in matched else (model, sharing(floor))
+            rows.append(control_row(evaluator_reader(evaluator), own, real, protocol, knob, bar, degraded(real)))
             bar.update(1)
+            if knob in matched:
+                rows.append(
+                    control_row(render_match, own, real, protocol, knob, bar, degraded(real), "render-and-match")
+                )
+                bar.update(1)
         if "background" in protocol.metrics:
             bar.set_description("background stability")
             rows.append(background_row(model, floor, protocol))
             bar.update(1)
         if has_samples:
             bar.set_description("mask and colour")
-            rows.extend(mask_and_colour_rows(evaluator, model, floor, protocol))
+            real = sharing(floor)
+            rows.extend(mask_and_colour_rows(evaluator, model, real, protocol, degraded(real)))
             bar.update(1)
         if "fid" in protocol.metrics:
             bar.set_description("FID/KID")

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from giraffehd.data.synthetic.renderer import Lighting, render_synthetic
 from giraffehd.evaluation.labels import SyntheticDataset
-from giraffehd.scene import SceneParameters
+from giraffehd.scene import FIELD_NAMES, SceneParameters
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,32 @@ def in_batches(source: ImageSource, scene: SceneParameters, batch_size: int, des
     return Rendered(torch.cat([p.image for p in parts]), torch.cat([p.mask for p in parts]))
 
 
+def scene_key(scene: SceneParameters) -> bytes:
+    """The bytes of every parameter of one scene (a batch of one): equal scenes, equal keys."""
+    return b"".join(getattr(scene, name).detach().cpu().contiguous().numpy().tobytes() for name in FIELD_NAMES)
+
+
+def memoised(source: ImageSource) -> ImageSource:
+    """``source`` rendering each distinct scene once: later requests for it get the stored images (a sweep
+    read by two readers, or a floor read clean and degraded, is rendered once)."""
+    store: dict[bytes, tuple[Tensor, Tensor]] = {}
+
+    def render(scene: SceneParameters) -> Rendered:
+        keys = [scene_key(scene.select(slice(i, i + 1))) for i in range(scene.batch_size)]
+        new, seen = [], set(store)
+        for i, key in enumerate(keys):
+            if key not in seen:
+                new.append(i)
+                seen.add(key)
+        if new:
+            out = source(scene.select(torch.tensor(new)))
+            for j, i in enumerate(new):
+                store[keys[i]] = (out.image[j], out.mask[j])
+        return Rendered(torch.stack([store[k][0] for k in keys]), torch.stack([store[k][1] for k in keys]))
+
+    return render
+
+
 def generator_source(generator: torch.nn.Module, truncation_psi: float = 1.0) -> ImageSource:
     """A trained generator (eval mode), rendering deterministically (no noise, no stratified samples)."""
     device = next(generator.parameters()).device
@@ -77,9 +103,7 @@ def synthetic_source(
     and appearance code (uniform over the classes and the palette, as in the dataset). Lighting: the
     argument, else the dataset's labels (when they record it), else the renderer's default (which the
     built-in presets use)."""
-    if lighting is None:
-        recorded = dataset.lighting or {}
-        lighting = Lighting(**{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()})
+    lighting = dataset_lighting(dataset) if lighting is None else lighting
     palette = torch.tensor(list(dataset.palette.values()), dtype=torch.float32)
     size = resolution or dataset.resolution
     colour_names = list(dataset.palette)
@@ -91,6 +115,12 @@ def synthetic_source(
         return Rendered(out.image * 2 - 1, out.mask.clamp(0, 1))
 
     return render
+
+
+def dataset_lighting(dataset: SyntheticDataset) -> Lighting:
+    """The lighting ``labels.json`` records, else the renderer's default (which the built-in presets use)."""
+    recorded = dataset.lighting or {}
+    return Lighting(**{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()})
 
 
 def synthetic_colour_index(scene: SceneParameters, num_colours: int) -> Tensor:

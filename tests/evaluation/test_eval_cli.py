@@ -74,3 +74,26 @@ def test_the_command_exits_2_with_one_line(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"giraffehd-eval: error: checkpoint not found: {tmp_path / 'nope'}"]
+
+
+def test_render_and_match_reads_rotation_and_elevation_and_keeps_its_candidates(
+    tiny_run, images, evaluator_file, tmp_path
+):
+    cache = tmp_path / "cache"
+    overrides = [f"checkpoint={tiny_run}", f"evaluator={evaluator_file}", f"dataset={images.parent}", *QUICK]
+    overrides += ["metrics=[rotation,elevation]", "render_match.enabled=true", "render_match.heading_step_deg=90"]
+    overrides += ["render_match.elevation_step_deg=15", "render_match.resolution=16", f"render_match.cache_dir={cache}"]
+    output = run(config(*overrides, f"output_dir={tmp_path / 'out'}"))
+    card = json.loads((output / "scorecard.json").read_text())
+    assert list(card["metrics"]) == [
+        "object_rotation",
+        "object_rotation_render_and_match",
+        "camera_elevation",
+        "camera_elevation_render_and_match",
+    ]
+    matched = card["metrics"]["camera_elevation_render_and_match"]
+    assert {"model", "floor", "floor_degraded", "chance"} <= matched.keys() and matched["reader"] == "render-and-match"
+    assert card["render_match"].startswith("4 headings every 90 deg") and len(list(cache.iterdir())) == 1
+    assert card["protocol"]["degradation"]["blur_sigma_px"] == 1.0
+    text = (output / "scorecard.md").read_text()
+    assert "| camera elevation error (mean, one global offset), render-and-match |" in text

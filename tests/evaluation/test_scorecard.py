@@ -1,15 +1,18 @@
 """The typed scorecard: every row's figures reach scorecard.json and scorecard.md under the row's own name,
 and scoring.py fills the rows from a protocol (with the oracle source and reader, no network)."""
 
+import dataclasses
 import json
 from dataclasses import fields
 
 import pytest
+import torch
 from evaluation_oracle import OracleReader, oracle_source
 
 from giraffehd.evaluation.alignment import ControlError
 from giraffehd.evaluation.fid import QualityScores
 from giraffehd.evaluation.protocol import Protocol
+from giraffehd.evaluation.render_match import MatchReading
 from giraffehd.evaluation.scorecard import Provenance, Scorecard
 from giraffehd.evaluation.scorecard_rows import (
     BackgroundRow,
@@ -54,11 +57,19 @@ ROWS = (
 )
 
 
-def table_cells(markdown: str) -> dict[str, list[str]]:
-    """The table of figures as {label: [model, floor, chance, notes]}."""
-    lines = markdown.split("| figure | model | floor | chance | notes |\n|---|---|---|---|---|\n")[1].split("\n\n")[0]
+HEADER = "| figure | model | floor | floor, degraded renders | chance | notes |\n|---|---|---|---|---|---|\n"
+
+
+def all_cells(markdown: str) -> dict[str, list[str]]:
+    """The table of figures as {label: [model, floor, floor on degraded renders, chance, notes]}."""
+    lines = markdown.split(HEADER)[1].split("\n\n")[0]
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines.splitlines()]
     return {row[0]: row[1:] for row in cells}
+
+
+def table_cells(markdown: str) -> dict[str, list[str]]:
+    """The table of figures as {label: [model, floor, chance, notes]} (without the degraded floor)."""
+    return {label: row[:2] + row[3:] for label, row in all_cells(markdown).items()}
 
 
 def test_each_row_reaches_the_markdown_table_under_its_own_label():
@@ -176,3 +187,82 @@ def test_scoring_fills_the_rows_of_the_protocol_in_order():
     assert by_key["background_stability"].model == 0.0 and by_key["background_stability"].chance > 0.5
     assert by_key["mask_iou"].model == pytest.approx(1.0)
     assert by_key["fid"] == UnmeasuredRow("fid", "FID / KID", "not available")
+
+
+def test_the_degraded_floor_and_render_and_match_have_their_own_cells_and_keys():
+    def with_global(mean: float, global_offset: float) -> ControlError:
+        return ControlError(mean=mean, median=mean / 2, sign=1, mean_global_offset=global_offset, num_images=96)
+
+    elevation = ControlRow(
+        "camera_elevation", "deg", 10.0, 30.0, 24, with_global(1.5, 4.25), with_global(0.25, 0.5),
+        with_global(5.0, 5.5), floor_degraded=with_global(0.75, 1.25), global_offset_headline=True,
+    )  # fmt: skip
+    matched = ControlRow(
+        "object_rotation", "deg", 0.0, 360.0, 24, control(0.5), control(0.25), control(90.0),
+        floor_degraded=control(1.0), reader="render-and-match",
+    )  # fmt: skip
+    rows = (elevation, matched, MaskRow(0.875, 0.95, 0.125, floor_degraded=0.75))
+    card = Scorecard(PROVENANCE, Protocol(), rows)
+    cells = all_cells(card.to_markdown())
+    # Elevation is absolute: its headline allows one offset for all seeds, the per-seed figure is a note.
+    assert cells["camera elevation error (mean, one global offset)"][:4] == [
+        "4.25 deg",
+        "0.50 deg",
+        "1.25 deg",
+        "5.50 deg",
+    ]
+    assert "per-seed offset: 1.50 deg (median 0.75 deg)" in cells["camera elevation error (mean, one global offset)"][4]
+    assert cells["object rotation error (mean), render-and-match"][:4] == [
+        "0.50 deg",
+        "0.25 deg",
+        "1.00 deg",
+        "90.00 deg",
+    ]
+    assert cells["mask IoU"][:4] == ["0.875", "0.950", "0.750", "0.125"]
+    metrics = card.to_record()["metrics"]
+    assert list(metrics) == ["camera_elevation", "object_rotation_render_and_match", "mask_iou"]
+    assert metrics["camera_elevation"]["headline"] == "mean_global_offset"
+    assert metrics["camera_elevation"]["floor_degraded"]["mean_global_offset"] == 1.25
+    assert metrics["object_rotation_render_and_match"]["reader"] == "render-and-match"
+    assert metrics["mask_iou"]["floor_degraded"] == 0.75
+    assert "floor, degraded renders = the same, blur sigma 1 px" in card.to_markdown()
+    assert "floor_degraded" not in ROWS[0].to_record() and "floor_degraded" not in ROWS[5].to_record()
+
+
+def test_scoring_adds_the_degraded_floor_and_a_second_reader_for_rotation_and_elevation():
+    prior = ScenePrior(z_dim=4, elevation_deg=[10, 30], translation=[[-0.04, 0.04], [0, 0], [-0.04, 0.04]])
+    scored = ScoredSource(oracle_source(), prior)
+    protocol = Protocol(
+        num_seeds=3,
+        sweep_steps=8,
+        num_samples=8,
+        batch_size=32,
+        metrics=("rotation", "elevation", "translation", "mask"),
+    )
+    oracle = OracleReader()
+
+    def pose_reader(images, scenes):  # stands in for render-and-match: the pose, from the oracle's pixels
+        reading = oracle.read(images)
+        return MatchReading(
+            reading.heading_deg, reading.elevation_deg, torch.zeros(len(images)), torch.zeros(len(images), 3)
+        )
+
+    rows = score(oracle, scored, scored, protocol, render_match=pose_reader)
+    by_key = {row.key: row for row in rows}
+    assert list(by_key) == [
+        "object_rotation",
+        "object_rotation_render_and_match",
+        "camera_elevation",
+        "camera_elevation_render_and_match",
+        "object_translation_x",
+        "object_translation_y",
+        "object_translation_z",
+        "mask_iou",
+    ]
+    assert by_key["object_rotation_render_and_match"].model.mean == pytest.approx(0, abs=1e-3)
+    assert by_key["camera_elevation"].global_offset_headline and by_key["camera_elevation"].floor_degraded is not None
+    assert by_key["mask_iou"].floor_degraded is not None
+    # The oracle writes the pose into pixels, so shifting and blurring them scrambles its reading.
+    assert by_key["object_rotation"].floor_degraded.mean > by_key["object_rotation"].floor.mean
+    plain = score(oracle, scored, scored, dataclasses.replace(protocol, degradation=None))
+    assert all(getattr(row, "floor_degraded", None) is None for row in plain)
