@@ -3,9 +3,12 @@
     .venv/bin/python scripts/bench.py                       # giraffe_cars_64 and giraffe_256
     .venv/bin/python scripts/bench.py --model tiny --batch 4
     .venv/bin/python scripts/bench.py --device cuda         # on a GPU
+    .venv/bin/python scripts/bench.py --experiment hd_car_256 --train-step   # a training recipe's own G, D and step
 
 Each configuration runs in a fresh subprocess so that its peak memory is its own. Models come from
-conf/model/NAME.yaml with random weights; scenes from the default prior (GIRAFFE HD's cars ranges).
+conf/model/NAME.yaml with random weights, or, with --experiment, the generator, discriminator, optimizers
+and losses of conf/experiment/NAME.yaml as giraffehd-train builds them (random weights); scenes from the
+default prior (GIRAFFE HD's cars ranges).
 Like the entry points, it keeps freed memory in the process (giraffehd/allocator.py); set
 GIRAFFEHD_DEFAULT_MALLOC=1 to measure with glibc's defaults. Prints one Markdown table row per configuration.
 """
@@ -26,7 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS = ("giraffe_cars_64", "giraffe_256")
 
 
-def measure(model: str, batch: int, repeats: int, device_name: str, train_step: bool = False) -> dict:
+def measure(
+    model: str, batch: int, repeats: int, device_name: str, train_step: bool = False, experiment: bool = False
+) -> dict:
+    """``model`` names conf/model/NAME.yaml, or conf/experiment/NAME.yaml when ``experiment``."""
     from giraffehd.allocator import keep_freed_memory
 
     tuned = keep_freed_memory()
@@ -38,7 +44,8 @@ def measure(model: str, batch: int, repeats: int, device_name: str, train_step: 
     device = torch.device(
         "cuda" if device_name == "auto" and torch.cuda.is_available() else device_name.replace("auto", "cpu")
     )
-    generator = build_model(model).to(device).eval()
+    module = recipe_module(model) if experiment else None
+    generator = (module.generator if module is not None else build_model(model)).to(device).eval()
     prior = ScenePrior(z_dim=generator.z_dim)
     scenes = [prior.sample(batch, torch.Generator(device).manual_seed(i), device) for i in range(repeats + 1)]
 
@@ -55,7 +62,7 @@ def measure(model: str, batch: int, repeats: int, device_name: str, train_step: 
             sync()
             if index > 0:  # the first pass warms up
                 timings.append(time.perf_counter() - start)
-    step_times = measure_training_step(generator.train(), batch, repeats, device, sync) if train_step else {}
+    step_times = measure_training_step(generator.train(), batch, repeats, device, sync, module) if train_step else {}
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -81,8 +88,23 @@ def measure(model: str, batch: int, repeats: int, device_name: str, train_step: 
     }
 
 
-def measure_training_step(generator, batch: int, repeats: int, device, sync) -> dict:
-    """Median seconds of one G+D step (the training module's own step), without and with R1."""
+def recipe_module(experiment: str):
+    """The training module of ``giraffehd-train experiment=NAME`` (random weights, no data read)."""
+    from hydra import compose, initialize_config_dir
+
+    from giraffehd.train import CONF_DIR, build_module, check_config
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent"])
+    return build_module(cfg, check_config(cfg))
+
+
+def measure_training_step(generator, batch: int, repeats: int, device, sync, module=None) -> dict:
+    """Median seconds of one G+D step (the training module's own step), without and with R1.
+
+    ``module``: a recipe's training module (its discriminator, optimizers and losses, R1 forced every
+    other step); None: a default discriminator around ``generator``."""
+    import dataclasses
     from functools import partial
 
     import torch
@@ -91,11 +113,15 @@ def measure_training_step(generator, batch: int, repeats: int, device, sync) -> 
     from giraffehd.scene import ScenePrior
     from giraffehd.training.module import GiraffeHDModule, LossSettings
 
-    discriminator = Discriminator(generator.image_resolution, channel_base=2048, channel_max=128).to(device)
-    adam = partial(torch.optim.Adam, lr=5e-4, betas=(0.0, 0.99))
-    module = GiraffeHDModule(
-        generator, discriminator, ScenePrior(z_dim=generator.z_dim), adam, adam, LossSettings(r1_interval=2)
-    ).to(device)
+    if module is None:
+        discriminator = Discriminator(generator.image_resolution, channel_base=2048, channel_max=128)
+        adam = partial(torch.optim.Adam, lr=5e-4, betas=(0.0, 0.99))
+        module = GiraffeHDModule(
+            generator, discriminator, ScenePrior(z_dim=generator.z_dim), adam, adam, LossSettings(r1_interval=2)
+        )
+    else:
+        module.losses = dataclasses.replace(module.losses, r1_interval=2)
+    module = module.to(device)
     opt_g, opt_d = module.configure_optimizers()
     real = torch.rand(batch, 3, generator.image_resolution, generator.image_resolution, device=device) * 2 - 1
     times = {0: [], 1: []}  # step % 2 == 0: with R1
@@ -114,18 +140,24 @@ def main() -> None:
     parser.add_argument(
         "--model", action="append", help="conf/model/NAME.yaml (repeatable); default: both GIRAFFE sizes"
     )
+    parser.add_argument(
+        "--experiment", action="append", help="conf/experiment/NAME.yaml (repeatable): its G, D and training step"
+    )
     parser.add_argument("--batch", type=int, default=16, help="scenes per forward pass (default 16)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes after one warm-up (default 5)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     parser.add_argument("--train-step", action="store_true", help="also time one G+D training step (with/without R1)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    models = args.model or list(DEFAULT_MODELS)
-    for model in models:
-        if not (ROOT / "conf" / "model" / f"{model}.yaml").is_file():
-            parser.error(f"unknown model {model!r}: no conf/model/{model}.yaml")
+    experiments = args.experiment or []
+    models = args.model or ([] if experiments else list(DEFAULT_MODELS))
+    for group, names in (("model", models), ("experiment", experiments)):
+        for name in names:
+            if not (ROOT / "conf" / group / f"{name}.yaml").is_file():
+                parser.error(f"unknown {group} {name!r}: no conf/{group}/{name}.yaml")
     if args.single:
-        print(json.dumps(measure(models[0], args.batch, args.repeats, args.device, args.train_step)))
+        name, is_experiment = (experiments[0], True) if experiments else (models[0], False)
+        print(json.dumps(measure(name, args.batch, args.repeats, args.device, args.train_step, is_experiment)))
         return
     date = datetime.date.today().isoformat()
     allocator = "glibc defaults" if os.environ.get("GIRAFFEHD_DEFAULT_MALLOC") == "1" else "freed memory kept"
@@ -135,12 +167,12 @@ def main() -> None:
         "| params (M) | device | torch | G+D step s (with R1) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for model in models:
+    for group, model in [("--model", m) for m in models] + [("--experiment", e) for e in experiments]:
         command = [
             sys.executable,
             __file__,
             "--single",
-            "--model",
+            group,
             model,
             "--batch",
             str(args.batch),
