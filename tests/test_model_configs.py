@@ -24,6 +24,7 @@ EXPECTED = {
     "giraffe_cars_64": (ImageCompositor, 64),
     "giraffehd_1024": (ImageCompositor, 1024),
     "giraffehd_256": (ImageCompositor, 256),
+    "hd_car_256": (ImageCompositor, 256),
     "small": (ImageCompositor, 32),
     "tiny": (ImageCompositor, 32),
 }
