@@ -109,8 +109,9 @@ class ImageCompositor(nn.Module):
         else:
             mask = alpha
         steep = steepen_mask(mask, self.mask_steepness)
+        low_mask = steepen_mask(maps.alpha, self.mask_steepness)  # the 3D alpha at the feature resolution
         return Composite(
             image=composite_images(fg_rgb, bg_rgb, steep), foreground=fg_rgb, background=bg_rgb, mask=steep,
             soft_mask=mask,
-            low_image=composite_images(fg.first_rgb[:, :3], bg.first_rgb, steepen_mask(maps.alpha, self.mask_steepness)),
+            low_image=composite_images(fg.first_rgb[:, :3], bg.first_rgb, low_mask),
         )  # fmt: skip

@@ -5,10 +5,10 @@ from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. O
 
 1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
    GIRAFFE HD's mask losses against the objects' projected boxes (on the mask before steepening).
-2. D step: real images against the G step's fakes (with dual discrimination, each beside its
-   low-resolution version: the generator's low-resolution image for fakes, the downsampled image for reals) (rendered before G's update; reusing them saves a
-   second render per step); every ``r1_interval`` steps the R1 penalty on reals, weighted
-   gamma / 2 * interval (lazy regularization).
+2. D step: real images against the G step's fakes, rendered before G's update (reusing them saves a
+   second render per step); with dual discrimination each image sits beside its low-resolution version
+   (the generator's low-resolution image for fakes, the downsampled image for reals). Every
+   ``r1_interval`` steps the R1 penalty on reals, weighted gamma / 2 * interval (lazy regularization).
 3. EMA of the generator.
 
 With a :class:`~giraffehd.training.steepness_ramp.SteepnessRamp`, each step first sets the mask steepness
