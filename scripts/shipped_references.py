@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATORS = ("models/demo_car_64.pt",)
+GENERATORS = ("models/demo_car_64.pt", "models/hd_car_256.pt")
 EVALUATOR = "models/evaluator_car_32.pt"
 SEEDS = (0, 1, 2, 3)
 
