@@ -1,11 +1,14 @@
-"""giraffehd-demo (``make demo``): make the synthetic car set, train the demo model, render its knobs, score it.
+"""giraffehd-demo (``make demo``): show the shipped GIRAFFE HD model, then make the synthetic car set, train
+the demo model, render its knobs, score it.
 
-    giraffehd-demo                                   # all four stages, conf/demo.yaml
+    giraffehd-demo                                   # all five stages, conf/demo.yaml
     giraffehd-demo train.minutes=30 run_dir=runs/demo30
     giraffehd-demo stages=[render,eval] run_dir=models/demo_car_64.pt
 
 Each stage is one of the project's commands run in this process with the overrides of conf/demo.yaml:
-``giraffehd-data synth`` (skipped when the data set exists), ``giraffehd-train experiment=demo`` with a
+``giraffehd-render`` of the shipped 256 px model (the showcase: seconds, so that a user sees what the
+project makes before the demo trains its own small model), ``giraffehd-data synth`` (skipped when the
+data set exists), ``giraffehd-train experiment=demo`` with a
 wall-clock budget (a later call resumes the run folder; a run that used its budget stays as it is),
 ``giraffehd-render`` (camera-elevation sweep, object-rotation sweep, object turntable) and
 ``giraffehd-eval`` (controllability scorecard, FID/KID). Every configuration is composed and checked
@@ -27,7 +30,7 @@ from giraffehd.train import check_config
 from giraffehd.training.module import NonFiniteLossError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-STAGES = ("data", "train", "render", "eval")
+STAGES = ("showcase", "data", "train", "render", "eval")
 
 
 def _compose(name: str, overrides: list[str]) -> DictConfig:
@@ -52,6 +55,16 @@ def stage_configs(cfg: DictConfig) -> dict[str, DictConfig | list[str]]:
     seconds = round(float(cfg.train.minutes) * 60)
     budget = f"{seconds // 86400:02d}:{seconds % 86400 // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     configs: dict[str, DictConfig | list[str]] = {"data": data}
+    showcase = cfg.showcase
+    configs["showcase"] = _compose(
+        "render",
+        [
+            f"checkpoint={showcase.checkpoint}",
+            f"output_dir={showcase.output_dir}",
+            "sweeps=[" + ",".join(showcase.sweeps) + "]",
+            *showcase.overrides,
+        ],
+    )
     configs["train"] = _compose(
         "train",
         [
@@ -116,7 +129,12 @@ def run_demo(cfg: DictConfig) -> dict[str, float]:
     for number, (name, stage) in enumerate(configs.items(), start=1):
         start = time.perf_counter()
         print(f"\n=== giraffehd-demo [{number}/{len(configs)}] {name} ===", flush=True)
-        if name == "data":
+        if name == "showcase":
+            print(f"the shipped GIRAFFE HD model ({cfg.showcase.checkpoint}): its knobs at full resolution")
+            for path in run_render(stage):
+                if path.suffix != ".json":
+                    print(f"wrote {path}")
+        elif name == "data":
             if _data_ready(Path(cfg.data.output), cfg.data.num_images, cfg.data.resolution):
                 print(f"{cfg.data.output} exists with {cfg.data.num_images} images; kept")
             else:
