@@ -90,22 +90,6 @@ def target_and_reading(knob: str, scenes: SceneParameters, reading: Reading | Ma
     return view_translation(scenes.object_translation[:, EVALUATED_SLOT], azimuth), reading.translation
 
 
-def control_error(
-    evaluator: Evaluator,
-    source: ImageSource,
-    prior: ScenePrior,
-    knob: str,
-    values: Float[Tensor, " K"],
-    seeds: Sequence[int],
-    batch_size: int = 64,
-    hold_knob: bool = False,
-    desc: str | None = None,
-) -> ControlError:
-    """Sweep ``knob`` over ``values`` for each seed's base scene and compare the evaluator's reading with the
-    target (:func:`swept_error` with the evaluator)."""
-    return swept_error(evaluator_reader(evaluator), source, prior, knob, values, seeds, batch_size, hold_knob, desc)
-
-
 def swept_error(
     reader: ImageReader,
     source: ImageSource,

@@ -4,10 +4,11 @@ from evaluation_oracle import OracleReader, oracle_source
 
 from giraffehd.evaluation.controls import (
     background_stability,
-    control_error,
+    evaluator_reader,
     sample_quality,
     sweep_range,
     sweep_values,
+    swept_error,
 )
 from giraffehd.evaluation.sources import Rendered
 from giraffehd.scene import ScenePrior
@@ -19,7 +20,7 @@ SEEDS = range(6)
 def error(knob: str, source, hold: bool = False, prior: ScenePrior = PRIOR) -> float:
     span = sweep_range(prior, knob, azimuth_if_fixed=(-45, 45))
     values = sweep_values(*span, 24, angular=knob in ("object_rotation", "camera_azimuth"))
-    return control_error(OracleReader(), source, prior, knob, values, SEEDS, 32, hold).mean
+    return swept_error(evaluator_reader(OracleReader()), source, prior, knob, values, SEEDS, 32, hold).mean
 
 
 @pytest.mark.parametrize(
