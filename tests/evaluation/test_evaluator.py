@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-from giraffehd.evaluation.controls import control_error, sweep_values
+from giraffehd.evaluation.controls import evaluator_reader, swept_error, sweep_values
 from giraffehd.evaluation.evaluator import EvaluatorError, load_evaluator, save_evaluator
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, label_tensors, read_dataset
@@ -78,7 +78,8 @@ def test_the_datasets_own_renders_score_near_the_floor_and_a_frozen_knob_near_ch
     evaluator, report, dataset = trained
     assert report["heldout"]["heading_median_deg"] < 25 and report["heldout"]["colour_accuracy"] > 0.9
     source, values = synthetic_source(dataset), sweep_values(0, 360, 12, angular=True)
-    real = control_error(evaluator, source, dataset.prior, "object_rotation", values, range(6))
-    frozen = control_error(evaluator, source, dataset.prior, "object_rotation", values, range(6), hold_knob=True)
+    reader = evaluator_reader(evaluator)
+    real = swept_error(reader, source, dataset.prior, "object_rotation", values, range(6))
+    frozen = swept_error(reader, source, dataset.prior, "object_rotation", values, range(6), hold_knob=True)
     assert real.median < 25 and real.mean < 40 and real.sign == 1
     assert frozen.mean == pytest.approx(90, abs=1)
