@@ -95,11 +95,11 @@ class ImageCompositor(nn.Module):
             present_mean(styles.object_shape, present), present_mean(styles.object_appearance, present), switch,
             fg_net.num_ws,
         )  # fmt: skip
-        fg = fg_net.render(maps.foreground, fg_ws, noise_mode, rng)
+        fg = fg_net(maps.foreground, fg_ws, noise_mode, rng)
         fg_out = fg.image
         fg_rgb = fg_out[:, :3]
         bg_ws = styles.background_appearance[:, None].expand(-1, bg_net.num_ws, -1)
-        bg = bg_net.render(maps.background, bg_ws, noise_mode, rng)
+        bg = bg_net(maps.background, bg_ws, noise_mode, rng)
         bg_rgb = bg.image
         if self.refinement is not None:
             fg_rgb = fg_rgb + self.refinement(fg_rgb, styles.background_appearance)

@@ -206,15 +206,6 @@ class SynthesisNetwork(nn.Module):
         ws: Float[Tensor, "B K D"],
         noise_mode: str = "const",
         rng: torch.Generator | None = None,
-    ) -> Float[Tensor, "B O H W"]:
-        return self.render(features, ws, noise_mode, rng).image
-
-    def render(
-        self,
-        features: Float[Tensor, "B C h w"],
-        ws: Float[Tensor, "B K D"],
-        noise_mode: str = "const",
-        rng: torch.Generator | None = None,
     ) -> SynthesisOutput:
         """The image and the skip path's first image (see :class:`SynthesisOutput`)."""
         check_noise_mode(noise_mode, rng)

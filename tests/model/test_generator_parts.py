@@ -42,7 +42,7 @@ def test_the_style_based_compositor_gives_a_low_resolution_image_and_the_feature
     maps = generator.features(scene, generator.styles(scene))
     styles = generator.styles(scene)
     bg_net = generator.compositor.background_synthesis
-    bg_first = bg_net.render(maps.background, styles.background_appearance[:, None].expand(-1, bg_net.num_ws, -1))
+    bg_first = bg_net(maps.background, styles.background_appearance[:, None].expand(-1, bg_net.num_ws, -1))
     empty = (maps.alpha == 0).expand(-1, 3, -1, -1)
     assert empty.any() and torch.equal(out.low_image[empty], bg_first.first_rgb[empty])
     assert tiny_generator(layout="features")(scene).low_image is None

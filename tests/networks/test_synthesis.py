@@ -29,7 +29,7 @@ def test_output_shape_and_number_of_ws(in_resolution, out_resolution):
     num_blocks = (out_resolution // in_resolution).bit_length() - 1
     assert len(net.blocks) == num_blocks
     assert net.num_ws == 2 * (num_blocks + 1)
-    assert net(*inputs(net)).shape == (2, 4, out_resolution, out_resolution)
+    assert net(*inputs(net)).image.shape == (2, 4, out_resolution, out_resolution)
 
 
 def test_default_channels():
@@ -41,7 +41,7 @@ def test_1024_pixels_with_tiny_channels():
     net = small_net(16, 1024, channel_base=64, channel_max=8, channel_min=2)
     assert net.num_ws == 14
     with torch.no_grad():
-        out = net(*inputs(net, batch=1))
+        out = net(*inputs(net, batch=1)).image
     assert out.shape == (1, 3, 1024, 1024)
     assert torch.isfinite(out).all()
 
@@ -88,7 +88,7 @@ def test_one_layer_per_block_reads_the_documented_w():
     for module in net.modules():
         if isinstance(module, ModulatedConv2d):
             module.register_forward_hook(lambda module, args, out: reads.append((out.shape[-1], args[1])))
-    assert net(features, ws).shape == (2, 3, 32, 32)
+    assert net(features, ws).image.shape == (2, 3, 32, 32)
     expected = [(8, 0), (8, 1), (16, 1), (16, 2), (32, 2), (32, 3)]
     assert len(reads) == len(expected)
     for (resolution, w), (expected_resolution, index) in zip(reads, expected, strict=True):
@@ -110,7 +110,7 @@ def test_injection_index_keeps_lower_resolution_features(resolution, layers_per_
     for module in net.modules():
         if isinstance(module, SynthesisLayer):
             module.register_forward_hook(lambda module, args, out: feature_maps.append(out))
-    image, image_mixed = net(features, ws), net(features, mixed)
+    image, image_mixed = net(features, ws).image, net(features, mixed).image
     half = len(feature_maps) // 2
     for original, changed in zip(feature_maps[:half], feature_maps[half:], strict=True):
         assert torch.equal(original, changed) == (original.shape[-1] < resolution)
@@ -122,7 +122,7 @@ def test_first_w_changes_the_image():
     features, ws = inputs(net)
     changed = ws.clone()
     changed[:, 0] += 1.0
-    assert not torch.allclose(net(features, ws), net(features, changed))
+    assert not torch.allclose(net(features, ws).image, net(features, changed).image)
 
 
 def test_const_noise_does_not_depend_on_the_global_seed():
@@ -135,8 +135,8 @@ def test_const_noise_does_not_depend_on_the_global_seed():
     set_noise_strength(net, 0.1)
     set_noise_strength(twin, 0.1)
     features, ws = inputs(net)
-    assert torch.equal(net(features, ws), twin(features, ws))
-    assert not torch.allclose(net(features, ws), net(features, ws, noise_mode="none"))
+    assert torch.equal(net(features, ws).image, twin(features, ws).image)
+    assert not torch.allclose(net(features, ws).image, net(features, ws, noise_mode="none").image)
 
 
 def test_random_noise_follows_the_rng():
@@ -145,7 +145,7 @@ def test_random_noise_follows_the_rng():
     features, ws = inputs(net)
 
     def run(seed):
-        return net(features, ws, noise_mode="random", rng=torch.Generator().manual_seed(seed))
+        return net(features, ws, noise_mode="random", rng=torch.Generator().manual_seed(seed)).image
 
     assert torch.equal(run(0), run(0))
     assert not torch.allclose(run(0), run(1))
@@ -158,21 +158,22 @@ def test_random_noise_follows_the_rng():
 def test_every_parameter_gets_a_finite_nonzero_gradient():
     net = small_net(8, 32)
     set_noise_strength(net, 0.1)
-    net(*inputs(net), noise_mode="random", rng=torch.Generator().manual_seed(0)).square().mean().backward()
+    net(*inputs(net), noise_mode="random", rng=torch.Generator().manual_seed(0)).image.square().mean().backward()
     for name, parameter in net.named_parameters():
         assert parameter.grad is not None, name
         assert torch.isfinite(parameter.grad).all(), name
         assert parameter.grad.abs().sum() > 0, name
 
 
-def test_render_gives_the_image_and_the_first_skip_image():
+def test_the_output_holds_the_image_and_the_first_skip_image():
     net = small_net(8, 32, out_channels=4)
     features, ws = inputs(net)
-    out = net.render(features, ws)
-    assert torch.equal(out.image, net(features, ws))
+    out = net(features, ws)
+    assert out.image.shape == (2, 4, 32, 32)
     assert out.first_rgb.shape == (2, 4, 8, 8)
+    assert torch.equal(out.first_rgb, net.input_torgb(net.input_layer(features, ws[:, 0]), ws[:, 1]))
     # Without blocks the skip path is its first image alone.
     flat = small_net(32, 32)
     features, ws = inputs(flat)
-    out = flat.render(features, ws)
+    out = flat(features, ws)
     assert torch.equal(out.image, out.first_rgb)
