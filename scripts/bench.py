@@ -23,6 +23,7 @@ loop on one core), alternating, each in a fresh process, and prints the ratio.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +42,16 @@ DEFAULT_REPORT_EXPERIMENTS = ("hd_car_256",)
 
 
 def measure(
-    model: str, batch: int, repeats: int, device_name: str, train_step: bool = False, experiment: bool = False
+    model: str,
+    batch: int,
+    repeats: int,
+    device_name: str,
+    train_step: bool = False,
+    experiment: bool = False,
+    precision: str = "fp32",
 ) -> dict:
-    """``model`` names conf/model/NAME.yaml, or conf/experiment/NAME.yaml when ``experiment``."""
+    """``model`` names conf/model/NAME.yaml, or conf/experiment/NAME.yaml when ``experiment``; ``precision``
+    "bf16" runs the passes under bfloat16 autocast (what ``trainer=bf16`` trains with)."""
     from giraffehd.allocator import keep_freed_memory
 
     tuned = keep_freed_memory()
@@ -51,9 +60,8 @@ def measure(
     from giraffehd.config import build_model
     from giraffehd.scene import ScenePrior
 
-    device = torch.device(
-        "cuda" if device_name == "auto" and torch.cuda.is_available() else device_name.replace("auto", "cpu")
-    )
+    device = pick_device(device_name)
+    autocast = partial(torch.autocast, device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     module = recipe_module(model) if experiment else None
     generator = (module.generator if module is not None else build_model(model)).to(device).eval()
     prior = ScenePrior(z_dim=generator.z_dim)
@@ -64,7 +72,7 @@ def measure(
             torch.cuda.synchronize()
 
     timings = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         for index, scene in enumerate(scenes):
             sync()
             start = time.perf_counter()
@@ -72,7 +80,11 @@ def measure(
             sync()
             if index > 0:  # the first pass warms up
                 timings.append(time.perf_counter() - start)
-    step_times = measure_training_step(generator.train(), batch, repeats, device, sync, module)[0] if train_step else {}
+    step_times = (
+        measure_training_step(generator.train(), batch, repeats, device, sync, module, autocast)[0]
+        if train_step
+        else {}
+    )
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -95,6 +107,7 @@ def measure(
         "torch": torch.__version__,
         "allocator": "kept" if tuned else "default",
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+        "precision": precision,
         **step_times,
     }
 
@@ -110,13 +123,14 @@ def recipe_module(experiment: str):
     return build_module(cfg, check_config(cfg))
 
 
-def measure_training_step(generator, batch: int, repeats: int, device, sync, module=None) -> tuple[dict, object]:
+def measure_training_step(
+    generator, batch: int, repeats: int, device, sync, module=None, autocast=contextlib.nullcontext
+) -> tuple[dict, object]:
     """Median seconds of one G+D step (the training module's own step), without and with R1, and the module.
 
     ``module``: a recipe's training module (its discriminator, optimizers and losses, R1 forced every
     other step); None: a default discriminator around ``generator``."""
     import dataclasses
-    from functools import partial
 
     import torch
 
@@ -139,7 +153,8 @@ def measure_training_step(generator, batch: int, repeats: int, device, sync, mod
     for step in range(2 * repeats + 2):
         sync()
         start = time.perf_counter()
-        module.train_step(real, opt_g, opt_d, step)
+        with autocast():
+            module.train_step(real, opt_g, opt_d, step)
         sync()
         if step >= 2:
             times[step % 2].append(time.perf_counter() - start)
@@ -289,7 +304,8 @@ def _single(args, group: str, name: str, train_step: bool) -> dict:
     """One configuration measured in a fresh process (its peak memory its own)."""
     command = [
         sys.executable, __file__, "--single", group, name, "--batch", str(args.batch), "--repeats",
-        str(args.repeats), "--device", args.device, *(["--train-step"] if train_step else []),
+        str(args.repeats), "--device", args.device, "--precision", args.precision,
+        *(["--train-step"] if train_step else []),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -308,6 +324,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="scenes per forward pass (default 16)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes after one warm-up (default 5)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: under bfloat16 autocast")
     parser.add_argument("--train-step", action="store_true", help="also time one G+D training step (with/without R1)")
     parser.add_argument("--report", action="store_true", help="where the time goes, in one process (see above)")
     parser.add_argument("--under-load", action="store_true", help="idle against one busy competitor (see above)")
@@ -330,22 +347,23 @@ def main() -> None:
         return
     if args.single:
         name, is_experiment = (experiments[0], True) if experiments else (models[0], False)
-        print(json.dumps(measure(name, args.batch, args.repeats, args.device, args.train_step, is_experiment)))
+        result = measure(name, args.batch, args.repeats, args.device, args.train_step, is_experiment, args.precision)
+        print(json.dumps(result))
         return
     date = datetime.date.today().isoformat()
     allocator = "glibc defaults" if os.environ.get("GIRAFFEHD_DEFAULT_MALLOC") == "1" else "freed memory kept"
     print(f"# {date}, {platform.node()}, {os.cpu_count()} CPUs, allocator: {allocator}")
     print(
         "| model | px | feature map | field | samples in box | batch | images/s (median; min-max) | peak MB "
-        "| params (M) | device | torch | G+D step s (with R1) |"
+        "| params (M) | device | precision | torch | G+D step s (with R1) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for group, model in [("--model", m) for m in models] + [("--experiment", e) for e in experiments]:
         r = _single(args, group, model, args.train_step)
         print(
             f"| {r['model']} | {r['image']} | {r['feature_map']} | {r['field']} | {r['samples_in_box']} | {r['batch']} "
             f"| {r['images_per_s']:.1f} ({r['min_images_per_s']:.1f}-{r['max_images_per_s']:.1f}) | {r['peak_mb']:.0f} "
-            f"| {r['parameters_m']:.2f} | {r['device']} | {r['torch']} "
+            f"| {r['parameters_m']:.2f} | {r['device']} | {r['precision']} | {r['torch']} "
             f"| {_step_cell(r)} |",
             flush=True,
         )
