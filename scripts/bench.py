@@ -106,7 +106,7 @@ def measure(
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}",
         "torch": torch.__version__,
         "allocator": "kept" if tuned else "default",
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+        "omp_wait_policy": _openmp_setting(),
         "precision": precision,
         **step_times,
     }
@@ -159,6 +159,14 @@ def measure_training_step(
         if step >= 2:
             times[step % 2].append(time.perf_counter() - start)
     return {"step_s": statistics.median(times[1]), "step_r1_s": statistics.median(times[0])}, module
+
+
+def _openmp_setting() -> str:
+    """OMP_WAIT_POLICY and GOMP_SPINCOUNT as this process started torch with."""
+    setting = os.environ.get("OMP_WAIT_POLICY", "unset")
+    if "GOMP_SPINCOUNT" in os.environ:
+        setting += f", GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']}"
+    return setting
 
 
 def pick_device(device_name: str):
@@ -229,7 +237,7 @@ def report(models: list[str], experiments: list[str], batch: int, repeats: int, 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
     print(
         f"# Speed report, {datetime.date.today().isoformat()}, {platform.node()}, {where}, torch {torch.__version__}, "
-        f"batch {batch}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}\n"
+        f"batch {batch}, OpenMP: {_openmp_setting()}\n"
     )
     peaks = {"matmul": matmul_peak(device), "conv": conv_peak(device)}
     print("| machine peak (fp32) | GFLOP/s | at |\n|---|---|---|")
@@ -273,7 +281,7 @@ def under_load(args, configurations: list[tuple[str, str]]) -> None:
         f"{args.rounds} alternating rounds, batch {args.batch}\n"
     )
     print(
-        "| configuration | OMP_WAIT_POLICY | images/s idle | loaded | ratio | step s idle | loaded | ratio |\n"
+        "| configuration | OpenMP | images/s idle | loaded | ratio | step s idle | loaded | ratio |\n"
         "|---|---|---|---|---|---|---|---|"
     )
     for group, name in configurations:

@@ -20,8 +20,10 @@ DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.gpu)]
 CROSS_DEVICE_ATOL = {"cpu": 1e-6, "cuda": 1e-2}
 
 
-def _trainer(device: str, precision: str = "32-true") -> list[str]:
-    return [f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}", f"trainer.precision={precision}"]
+def _trainer(device: str, bf16: bool = False) -> list[str]:
+    """The trainer preset for the device: cpu, cpu_bf16, gpu or bf16 (conf/trainer/)."""
+    preset = {("cpu", False): "cpu", ("cpu", True): "cpu_bf16", ("cuda", False): "gpu", ("cuda", True): "bf16"}
+    return [f"trainer={preset[device, bf16]}"]
 
 
 def _scene(generator, device: str, batch: int = 4):
@@ -54,6 +56,19 @@ def test_bf16_forward_stays_close_to_fp32(device):
     assert (half - full).abs().mean() < 0.02 and (half - full).abs().max() < 0.2
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_under_autocast_the_3d_half_stays_float32(device):
+    generator = tiny_generator().to(device)
+    scene = _scene(generator, device)
+    with torch.no_grad():
+        full = generator(scene)
+        with torch.autocast(device, dtype=torch.bfloat16):
+            half = generator(scene)
+    assert half.low_res_features.dtype == torch.float32
+    assert torch.equal(half.low_res_alpha, full.low_res_alpha) and torch.equal(half.depth, full.depth)
+    assert half.image.dtype == torch.bfloat16 or not torch.equal(half.image, full.image)  # the 2D half ran in bf16
+
+
 def _losses(run_dir: Path) -> dict[int, dict[str, float]]:
     rows = csv.DictReader((run_dir / "logs" / "version_0" / "metrics.csv").open())
     losses = {}
@@ -67,7 +82,7 @@ def _losses(run_dir: Path) -> dict[int, dict[str, float]]:
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_bf16_training_run_stays_finite_and_starts_where_fp32_does(device, images, tiny_train_config, tmp_path):
     full = train(tiny_train_config(images, tmp_path / "fp32", *_trainer(device)))
-    half = train(tiny_train_config(images, tmp_path / "bf16", *_trainer(device, "bf16-mixed")))
+    half = train(tiny_train_config(images, tmp_path / "bf16", *_trainer(device, bf16=True)))
     full_losses, half_losses = _losses(full), _losses(half)
     assert sorted(half_losses) == sorted(full_losses) and len(half_losses) >= 3
     for values in half_losses.values():

@@ -96,12 +96,16 @@ class Generator(nn.Module):
     ) -> GeneratorOutput:
         """Render B scenes.
 
-        Rendering defaults are deterministic (bin-centre samples, constant noise, no style mixing).
+        Rendering defaults are deterministic (bin-centre samples, constant noise, no style mixing). Under
+        ``torch.autocast`` only the 2D half (the compositor) runs in reduced precision.
         Training passes ``noise_mode="random"``, ``stratified=True``, a ``style_mixing_prob`` and the
         ``rng`` that all of that randomness is drawn from.
         """
-        styles = self.styles(scene, truncation_psi)
-        maps = self.features(scene, styles, stratified, rng)
+        # The 3D half always runs in float32, also under autocast (bf16 mixed precision): ray-box
+        # intersections and transmittance in bfloat16 move silhouettes, which no later layer can undo.
+        with torch.autocast(scene.object_present.device.type, enabled=False):
+            styles = self.styles(scene, truncation_psi)
+            maps = self.features(scene, styles, stratified, rng)
         out = self.compositor(maps, styles, scene.object_present, noise_mode, style_mixing_prob, rng)
         return GeneratorOutput(
             image=out.image,

@@ -18,6 +18,12 @@ convolution at the lower resolution. StyleGAN2 blurs with a [1, 3, 3, 1] filter 
 the box filter is the cheaper anti-aliasing choice (the 3x3 conv then runs on 4x fewer pixels, which is what
 makes this discriminator fast on CPU), and both are linear low-pass filters followed by a learned conv.
 
+For speed the same arithmetic is ordered to touch each full-resolution tensor fewer times: since
+lrelu(g z) = g lrelu(z) for g > 0, a gain after an activation (sqrt(2), and the block's 1 / sqrt(2)) is
+folded into the preceding convolution's (small) weight and bias; and the box filter's gradient is the
+incoming gradient spread back by nearest upsampling / 4 (:func:`downsample2x`). Both give what the
+layout above gives, to float rounding (tests/networks/test_discriminator.py checks outputs and gradients).
+
 Axis legend: B batch, C channels, H W height and width (H = W = resolution).
 """
 
@@ -28,7 +34,7 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from giraffehd.networks.layers import EqualLinear, scaled_lrelu
+from giraffehd.networks.layers import LRELU_GAIN, LRELU_SLOPE, EqualLinear, conv2d
 
 _MBSTD_EPS = 1e-8
 
@@ -54,45 +60,87 @@ def minibatch_stddev(x: Float[Tensor, "B C H W"], group_size: int) -> Float[Tens
     return torch.cat([x, std.repeat(g, 1, h, w)], dim=1)
 
 
+class _BoxDownsample(torch.autograd.Function):
+    """``F.avg_pool2d(x, 2)`` whose gradient is computed as nearest upsampling of the incoming gradient / 4:
+    the same values as avg_pool2d's own backward, which is several times slower on channels-last tensors on
+    CPU. The backward is made of differentiable operations, so R1's gradient of a gradient goes through."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, 2)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        return F.interpolate(grad * 0.25, scale_factor=2.0, mode="nearest")
+
+
+def downsample2x(x: Float[Tensor, "B C H W"]) -> Float[Tensor, "B C H2 W2"]:
+    """2x2 box filter with stride 2 (H and W even)."""
+    return _BoxDownsample.apply(x)
+
+
 class EqualConv2d(nn.Module):
-    """Convolution with equalized learning rate and same padding; ``downsample`` box-filters by 2 first."""
+    """Convolution with equalized learning rate and same padding; ``downsample`` box-filters by 2 first.
+
+    ``activation="lrelu"`` applies the scaled lrelu (slope 0.2, gain sqrt(2)); ``output_gain`` multiplies
+    the result. Both gains are applied to the weight and bias, not to the output (see the module docstring).
+    """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True, downsample: bool = False
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        bias: bool = True,
+        downsample: bool = False,
+        activation: str = "linear",
+        output_gain: float = 1.0,
     ):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd for same padding, got {kernel_size}")
+        if activation not in ("linear", "lrelu"):
+            raise ValueError(f'activation must be "linear" or "lrelu", got {activation!r}')
+        if not output_gain > 0:
+            raise ValueError(f"output_gain must be positive, got {output_gain}")
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.downsample = downsample
+        self.activation = activation
+        self.output_gain = output_gain * (LRELU_GAIN if activation == "lrelu" else 1.0)
 
     def forward(self, x: Float[Tensor, "B I H W"]) -> Float[Tensor, "B O H2 W2"]:
         if self.downsample:
-            x = F.avg_pool2d(x, 2)
-        return F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.weight.shape[-1] // 2)
+            x = downsample2x(x)
+        bias = self.bias * self.output_gain if self.bias is not None else None
+        y = conv2d(x, self.weight * (self.weight_gain * self.output_gain), bias, padding=self.weight.shape[-1] // 2)
+        return F.leaky_relu(y, LRELU_SLOPE) if self.activation == "lrelu" else y
 
     def extra_repr(self) -> str:
         out_channels, in_channels, kernel_size, _ = self.weight.shape
         return (
-            f"{in_channels}, {out_channels}, kernel_size={kernel_size}, "
-            f"bias={self.bias is not None}, downsample={self.downsample}"
+            f"{in_channels}, {out_channels}, kernel_size={kernel_size}, bias={self.bias is not None}, "
+            f"downsample={self.downsample}, activation={self.activation}"
         )
 
 
 class DiscriminatorBlock(nn.Module):
-    """Residual block halving the resolution: conv3x3, lrelu, conv3x3 down, lrelu, plus a 1x1 down skip."""
+    """Residual block halving the resolution: conv3x3, lrelu, conv3x3 down, lrelu, plus a 1x1 down skip,
+    the sum scaled by 1 / sqrt(2) (folded into the last convolutions)."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.conv0 = EqualConv2d(in_channels, in_channels, 3)
-        self.conv1 = EqualConv2d(in_channels, out_channels, 3, downsample=True)
-        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, downsample=True)
+        self.conv0 = EqualConv2d(in_channels, in_channels, 3, activation="lrelu")
+        self.conv1 = EqualConv2d(
+            in_channels, out_channels, 3, downsample=True, activation="lrelu", output_gain=1 / math.sqrt(2.0)
+        )
+        self.skip = EqualConv2d(
+            in_channels, out_channels, 1, bias=False, downsample=True, output_gain=1 / math.sqrt(2.0)
+        )
 
     def forward(self, x: Float[Tensor, "B I H W"]) -> Float[Tensor, "B O H2 W2"]:
-        main = scaled_lrelu(self.conv1(scaled_lrelu(self.conv0(x))))
-        return (main + self.skip(x)) * (1.0 / math.sqrt(2.0))
+        return self.conv1(self.conv0(x)) + self.skip(x)
 
 
 class Discriminator(nn.Module):
@@ -123,11 +171,11 @@ class Discriminator(nn.Module):
         def channels(res: int) -> int:
             return min(max(channel_base // res, channel_min), channel_max)
 
-        self.from_rgb = EqualConv2d(in_channels, channels(resolution), 1)
+        self.from_rgb = EqualConv2d(in_channels, channels(resolution), 1, activation="lrelu")
         resolutions = [2**k for k in range(int(math.log2(resolution)), 2, -1)]  # R, R/2, ..., 8
         self.blocks = nn.ModuleList([DiscriminatorBlock(channels(r), channels(r // 2)) for r in resolutions])
         c4 = channels(4)
-        self.final_conv = EqualConv2d(c4 + 1, c4, 3)
+        self.final_conv = EqualConv2d(c4 + 1, c4, 3, activation="lrelu")
         self.final_linear = EqualLinear(c4 * 4 * 4, c4, activation="lrelu")
         self.out = EqualLinear(c4, 1)
 
@@ -135,9 +183,9 @@ class Discriminator(nn.Module):
         if images.shape[1:] != (self.in_channels, self.resolution, self.resolution):
             expected = (self.in_channels, self.resolution, self.resolution)
             raise ValueError(f"images must have shape (B, {', '.join(map(str, expected))}), got {tuple(images.shape)}")
-        x = scaled_lrelu(self.from_rgb(images))
+        x = self.from_rgb(images)
         for block in self.blocks:
             x = block(x)
         x = minibatch_stddev(x, self.mbstd_group_size)
-        x = scaled_lrelu(self.final_conv(x))
+        x = self.final_conv(x)
         return self.out(self.final_linear(x.flatten(1)))[:, 0]

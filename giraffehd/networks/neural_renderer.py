@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from giraffehd.networks.layers import conv2d
 from giraffehd.networks.synthesis import synthesis_channels, upsample2x
 
 
@@ -54,9 +55,14 @@ class NeuralRenderer(nn.Module):
             raise ValueError(
                 f"features must have shape (B, {', '.join(map(str, expected))}), got {tuple(features.shape)}"
             )
-        x = F.leaky_relu(self.input(features), 0.2)
-        rgb = self.torgb[0](x)
+        x = F.leaky_relu(_conv(self.input, features), 0.2)
+        rgb = _conv(self.torgb[0], x)
         for conv, torgb in zip(self.convs, self.torgb[1:], strict=True):
-            x = F.leaky_relu(conv(F.interpolate(x, scale_factor=2.0, mode="nearest")), 0.2)
-            rgb = upsample2x(rgb) + torgb(x)
+            x = F.leaky_relu(_conv(conv, F.interpolate(x, scale_factor=2.0, mode="nearest")), 0.2)
+            rgb = upsample2x(rgb) + _conv(torgb, x)
         return rgb
+
+
+def _conv(layer: nn.Conv2d, x: Tensor) -> Tensor:
+    """The layer's convolution in the 2D networks' memory format (:func:`giraffehd.networks.layers.conv2d`)."""
+    return conv2d(x, layer.weight, layer.bias, padding=layer.padding[0])

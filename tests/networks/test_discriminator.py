@@ -3,11 +3,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import assert_close_in_norm
 
 from giraffehd.networks.discriminator import (
     Discriminator,
     DiscriminatorBlock,
     EqualConv2d,
+    downsample2x,
     largest_divisor_at_most,
     minibatch_stddev,
 )
@@ -124,3 +126,60 @@ def test_residual_block_sums_main_path_and_skip_scaled_by_inverse_sqrt2():
     out = block(x)
     assert out.shape == (2, 6, 4, 4)
     torch.testing.assert_close(out, (main + skip) / math.sqrt(2.0))
+
+
+def _reference_forward(d: Discriminator, images: torch.Tensor) -> torch.Tensor:
+    """The layout of the module docstring written out plainly: avg_pool2d and every gain applied to the
+    activations, no folding (what the faster ordering must reproduce)."""
+
+    def conv(layer, x, padding=0):
+        return F.conv2d(x, layer.weight * layer.weight_gain, layer.bias, padding=padding)
+
+    x = scaled_lrelu(conv(d.from_rgb, images))
+    for block in d.blocks:
+        h = scaled_lrelu(conv(block.conv0, x, padding=1))
+        main = scaled_lrelu(conv(block.conv1, F.avg_pool2d(h, 2), padding=1))
+        x = (main + conv(block.skip, F.avg_pool2d(x, 2))) / math.sqrt(2.0)
+    x = scaled_lrelu(conv(d.final_conv, minibatch_stddev(x, d.mbstd_group_size), padding=1))
+    return d.out(d.final_linear(x.flatten(1)))[:, 0]
+
+
+def _gradients(d: Discriminator, forward, images: torch.Tensor, r1: bool) -> dict[str, torch.Tensor]:
+    d.zero_grad(set_to_none=True)
+    images = images.detach().requires_grad_(True)
+    logits = forward(d, images)
+    if r1:  # R1: the gradient of a gradient
+        (grad,) = torch.autograd.grad(logits.sum(), images, create_graph=True)
+        grad.square().sum().backward()
+    else:
+        logits.square().mean().backward()
+        return {"images": images.grad.clone(), **{n: p.grad.clone() for n, p in d.named_parameters()}}
+    return {n: p.grad.clone() for n, p in d.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("r1", [False, True])
+def test_the_faster_ordering_gives_the_plain_layouts_outputs_and_gradients(r1):
+    d = Discriminator(32, channel_base=256, channel_max=32)
+    with torch.no_grad():
+        for name, parameter in d.named_parameters():
+            if name.endswith("bias"):
+                parameter.normal_()  # non-zero biases, so that their folded gains are checked
+    images = torch.randn(4, 3, 32, 32)
+    torch.testing.assert_close(d(images), _reference_forward(d, images), rtol=1e-5, atol=1e-5)
+    fast = _gradients(d, Discriminator.forward, images, r1)
+    plain = _gradients(d, _reference_forward, images, r1)
+    assert fast.keys() == plain.keys() and len(fast) > 5
+    for name in fast:
+        assert_close_in_norm(fast[name], plain[name], rel=1e-2, name=name)  # a wrong gain is off by O(1)
+
+
+def test_box_downsampling_has_avg_pools_gradient_and_second_gradient():
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    weights = torch.randn(2, 3, 4, 4)
+    for down in (downsample2x, lambda t: F.avg_pool2d(t, 2)):
+        (grad,) = torch.autograd.grad((down(x) ** 3 * weights).sum(), x, create_graph=True)
+        (second,) = torch.autograd.grad(grad.square().sum(), x)
+        if down is downsample2x:
+            fast = grad.detach(), second
+    torch.testing.assert_close(fast[0], grad.detach())
+    torch.testing.assert_close(fast[1], second)
