@@ -82,11 +82,11 @@ class FeatureField(nn.Module):
         w_appearance: Float[Tensor, "B N W"] | None = None,
     ) -> FieldOutput:
         encoded = positional_encoding(points, self.num_frequencies)
-        h = torch.relu(self.input_points(encoded) + self.input_shape(w_shape)[:, :, None])
+        h = (self.input_points(encoded) + self.input_shape(w_shape)[:, :, None]).relu_()
         for index, layer in enumerate(self.hidden, start=1):
             if index == self.skip_layer:
                 h = h + self.skip_points(encoded) + self.skip_shape(w_shape)[:, :, None]
-            h = torch.relu(layer(h))
+            h = layer(h).relu_()
         density = nn.functional.softplus(self.density_head(h)[..., 0])
         if self.box_half_size is not None:
             inside = points.abs().amax(dim=-1) <= self.box_half_size
@@ -94,5 +94,5 @@ class FeatureField(nn.Module):
         if self.appearance is not None:
             if w_appearance is None:
                 raise ValueError("this field is conditioned on appearance: pass w_appearance")
-            h = torch.relu(self.appearance_hidden(h) + self.appearance(w_appearance)[:, :, None])
+            h = (self.appearance_hidden(h) + self.appearance(w_appearance)[:, :, None]).relu_()
         return FieldOutput(density=density, features=self.feature_head(h))

@@ -66,3 +66,37 @@ def test_shape_style_changes_the_field_and_appearance_only_the_features():
 def test_invalid_sizes_are_rejected():
     with pytest.raises(ValueError, match="skip_layer"):
         FeatureField(w_dim=4, feature_dim=4, num_layers=3, skip_layer=3)
+
+
+def _reference_field(field: FeatureField, points, w_shape, w_appearance):
+    """The field written out with out-of-place activations (what the in-place ReLUs must reproduce)."""
+    encoded = positional_encoding(points, field.num_frequencies)
+    h = torch.relu(field.input_points(encoded) + field.input_shape(w_shape)[:, :, None])
+    for index, layer in enumerate(field.hidden, start=1):
+        if index == field.skip_layer:
+            h = h + field.skip_points(encoded) + field.skip_shape(w_shape)[:, :, None]
+        h = torch.relu(layer(h))
+    density = torch.nn.functional.softplus(field.density_head(h)[..., 0])
+    density = torch.where(points.abs().amax(dim=-1) <= field.box_half_size, density, torch.zeros_like(density))
+    h = torch.relu(field.appearance_hidden(h) + field.appearance(w_appearance)[:, :, None])
+    return density, field.feature_head(h)
+
+
+def test_in_place_activations_give_the_plain_fields_values_and_gradients():
+    field = FeatureField(
+        w_dim=8, feature_dim=4, hidden_dim=16, num_layers=4, skip_layer=2, condition_on_appearance=True
+    )
+    points = torch.rand(2, 3, 50, 3) * 2.4 - 1.2
+    w_shape, w_appearance = torch.randn(2, 3, 8), torch.randn(2, 3, 8)
+    results = []
+    for forward in (lambda: tuple(vars(field(points, w_shape, w_appearance)).values()),
+                    lambda: _reference_field(field, points, w_shape, w_appearance)):  # fmt: skip
+        field.zero_grad(set_to_none=True)
+        density, features = forward()
+        (density.sum() + features.square().sum()).backward()
+        results.append((density.detach(), features.detach(), {n: p.grad.clone() for n, p in field.named_parameters()}))
+    (d0, f0, g0), (d1, f1, g1) = results
+    assert torch.equal(d0, d1) and torch.equal(f0, f1)
+    assert g0.keys() == g1.keys()
+    for name in g0:
+        assert torch.equal(g0[name], g1[name]), name
