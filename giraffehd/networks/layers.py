@@ -109,18 +109,22 @@ class ModulatedConv2d(nn.Module):
         self.demodulate = demodulate
         self.upsample = upsample
 
-    def forward(self, x: Float[Tensor, "B I H W"], w: Float[Tensor, "B D"]) -> Float[Tensor, "B O H2 W2"]:
+    def forward(
+        self, x: Float[Tensor, "B I H W"], w: Float[Tensor, "B D"], gain: float = 1.0
+    ) -> Float[Tensor, "B O H2 W2"]:
+        """``gain`` multiplies the output; it is applied to the (B, O) demodulation coefficients (or, without
+        demodulation, to the weight), not to the output, so that it costs no pass over the activations."""
         styles = self.affine(w)
         weight = self.weight * self.weight_gain
         # Modulating before upsampling is the same (both are linear, per channel) and touches 4x fewer pixels.
         x = x * styles[:, :, None, None]
         if self.upsample:
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        y = conv2d(x, weight, padding=weight.shape[-1] // 2)
+        y = conv2d(x, weight if self.demodulate else weight * gain, padding=weight.shape[-1] // 2)
         if self.demodulate:
             # sum_{i,kh,kw} (W[o,i,kh,kw] s[b,i])^2 = sum_i s[b,i]^2 * (sum_{kh,kw} W[o,i,kh,kw]^2)
             energy = styles.square() @ weight.square().sum(dim=(2, 3)).T
-            y = y * torch.rsqrt(energy + _DEMODULATION_EPS)[:, :, None, None]
+            return y * (torch.rsqrt(energy + _DEMODULATION_EPS) * gain)[:, :, None, None]
         return y
 
     def extra_repr(self) -> str:
@@ -151,7 +155,9 @@ class NoiseInjection(nn.Module):
         x: Float[Tensor, "B C H W"],
         noise_mode: str = "const",
         rng: torch.Generator | None = None,
+        gain: float = 1.0,
     ) -> Float[Tensor, "B C H W"]:
+        """``x`` plus the noise times the strength times ``gain`` (for an ``x`` that already carries the gain)."""
         check_noise_mode(noise_mode, rng)
         if noise_mode == "none":
             return x
@@ -162,7 +168,7 @@ class NoiseInjection(nn.Module):
         else:
             shape = (x.shape[0], 1, self.resolution, self.resolution)
             noise = torch.randn(shape, generator=rng, dtype=x.dtype, device=x.device)
-        return x + noise * self.strength
+        return x + noise * (self.strength * gain)
 
     def extra_repr(self) -> str:
         return f"resolution={self.resolution}"

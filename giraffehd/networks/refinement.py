@@ -3,10 +3,11 @@ background appearance, that adds an RGB residual to the foreground image (so the
 the scene's colour cast without its geometry depending on the background)."""
 
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from giraffehd.networks.layers import ModulatedConv2d, ToRGB, scaled_lrelu
+from giraffehd.networks.layers import LRELU_GAIN, LRELU_SLOPE, ModulatedConv2d, ToRGB
 
 
 class RefinementNetwork(nn.Module):
@@ -26,5 +27,5 @@ class RefinementNetwork(nn.Module):
     def forward(self, rgb: Float[Tensor, "B 3 H W"], w: Float[Tensor, "B D"]) -> Float[Tensor, "B 3 H W"]:
         x = rgb
         for conv, bias in zip(self.convs, self.biases, strict=True):
-            x = scaled_lrelu(conv(x, w) + bias[:, None, None])
+            x = F.leaky_relu(conv(x, w, gain=LRELU_GAIN) + (bias * LRELU_GAIN)[:, None, None], LRELU_SLOPE)
         return self.to_rgb(x, w)

@@ -1,7 +1,8 @@
 import pytest
 import torch
+from conftest import assert_close_in_norm
 
-from giraffehd.networks.layers import ModulatedConv2d, NoiseInjection
+from giraffehd.networks.layers import ModulatedConv2d, NoiseInjection, scaled_lrelu
 from giraffehd.networks.synthesis import SynthesisLayer, SynthesisNetwork
 
 
@@ -177,3 +178,33 @@ def test_the_output_holds_the_image_and_the_first_skip_image():
     features, ws = inputs(flat)
     out = flat(features, ws)
     assert torch.equal(out.image, out.first_rgb)
+
+
+@pytest.mark.parametrize("noise_mode", ["random", "const", "none"])
+def test_the_folded_gain_gives_the_plain_layers_values_and_gradients(noise_mode):
+    layer = SynthesisLayer(6, 5, w_dim=8, resolution=16, upsample=True)
+    with torch.no_grad():
+        layer.bias.normal_()
+        layer.noise.strength.fill_(0.3)
+    x, w = torch.randn(2, 6, 8, 8), torch.randn(2, 8)
+
+    def plain():  # the layer as written before the gain was folded: scaled_lrelu(noise(conv) + bias)
+        rng = torch.Generator().manual_seed(0) if noise_mode == "random" else None
+        y = layer.noise(layer.conv(x, w), noise_mode, rng)
+        return scaled_lrelu(y + layer.bias[:, None, None])
+
+    def folded():
+        rng = torch.Generator().manual_seed(0) if noise_mode == "random" else None
+        return layer(x, w, noise_mode, rng)
+
+    results = []
+    for forward in (folded, plain):
+        layer.zero_grad(set_to_none=True)
+        out = forward()
+        out.square().sum().backward()
+        results.append((out.detach(), {n: p.grad.clone() for n, p in layer.named_parameters() if p.grad is not None}))
+    (a, grads_a), (b, grads_b) = results
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        assert_close_in_norm(grads_a[name], grads_b[name], rel=1e-2, name=name)  # a wrong gain is off by O(1)
