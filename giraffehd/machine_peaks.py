@@ -6,6 +6,7 @@ Each is the best of a few sizes (the smallest sizes do not fill a wide machine; 
 saturates it), timed as the median of ``repeats`` runs after a warm-up.
 """
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,10 +33,11 @@ def _median_seconds(run: Callable[[], object], repeats: int, sync: Callable[[], 
         sync()
         if index > 0:
             times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return statistics.median(times)
 
 
-def _sync_for(device: torch.device) -> Callable[[], None]:
+def device_sync(device: torch.device) -> Callable[[], None]:
+    """What waits for ``device``'s queued work before a clock is read (nothing on the CPU)."""
     return torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
 
@@ -46,7 +48,7 @@ def matmul_peak(device: torch.device, repeats: int = 5, sizes=MATMUL_SIZES) -> P
     for n in sizes:
         a = torch.randn(n, n, generator=rng, device=device)
         b = torch.randn(n, n, generator=rng, device=device)
-        seconds = _median_seconds(lambda a=a, b=b: torch.mm(a, b), repeats, _sync_for(device))
+        seconds = _median_seconds(lambda a=a, b=b: torch.mm(a, b), repeats, device_sync(device))
         rate = 2 * n**3 / seconds / 1e9
         if rate > best.gflops_per_s:
             best = Peak(rate, f"mm {n}x{n}")
@@ -60,7 +62,7 @@ def conv_peak(device: torch.device, repeats: int = 5, shapes=CONV_SHAPES) -> Pea
     for batch, channels, side in shapes:
         x = torch.randn(batch, channels, side, side, generator=rng, device=device)
         w = torch.randn(channels, channels, 3, 3, generator=rng, device=device)
-        seconds = _median_seconds(lambda x=x, w=w: F.conv2d(x, w, padding=1), repeats, _sync_for(device))
+        seconds = _median_seconds(lambda x=x, w=w: F.conv2d(x, w, padding=1), repeats, device_sync(device))
         rate = 2 * batch * channels * side * side * channels * 9 / seconds / 1e9
         if rate > best.gflops_per_s:
             best = Peak(rate, f"conv3x3 {batch}x{channels}x{side}x{side}")

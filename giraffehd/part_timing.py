@@ -9,14 +9,16 @@ products and convolutions; element-wise work is not counted), so a part's GFLOP/
 matrix and convolution work over its whole time.
 """
 
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from giraffehd.machine_peaks import device_sync
 
 # Display name -> submodule path. Order: as a forward pass runs them.
 GENERATOR_PARTS: dict[str, str] = {
@@ -56,10 +58,10 @@ class ForwardBreakdown:
     parts: list[PartTiming]
 
 
-def present_parts(model: nn.Module) -> dict[str, nn.Module]:
-    """The parts of ``GENERATOR_PARTS`` that ``model`` has (a missing or None submodule is skipped)."""
+def _submodules(model: nn.Module, paths: dict[str, str]) -> dict[str, nn.Module]:
+    """``name -> model.get_submodule(path)`` for the paths ``model`` has (a missing or None one is skipped)."""
     found = {}
-    for name, path in GENERATOR_PARTS.items():
+    for name, path in paths.items():
         try:
             found[name] = model.get_submodule(path)
         except AttributeError:
@@ -67,10 +69,9 @@ def present_parts(model: nn.Module) -> dict[str, nn.Module]:
     return found
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+def present_parts(model: nn.Module) -> dict[str, nn.Module]:
+    """The parts of ``GENERATOR_PARTS`` that ``model`` has."""
+    return _submodules(model, GENERATOR_PARTS)
 
 
 def forward_breakdown(model: nn.Module, run: Callable[[], object], repeats: int = 3) -> ForwardBreakdown:
@@ -80,15 +81,9 @@ def forward_breakdown(model: nn.Module, run: Callable[[], object], repeats: int 
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     parts = present_parts(model)
-    parents = {}
-    for parent, _ in REMAINDERS.values():
-        try:
-            parents[parent] = model.get_submodule(parent)
-        except AttributeError:
-            continue
-    watched = {**parts, **{f"_{path}": module for path, module in parents.items()}}
-    device = next(model.parameters()).device
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    parents = _submodules(model, {f"_{parent}": parent for parent, _ in REMAINDERS.values()})
+    watched = {**parts, **parents}
+    sync = device_sync(next(model.parameters()).device)
     totals: dict[str, float] = defaultdict(float)
     started: dict[str, float] = {}
     handles = []
@@ -119,16 +114,16 @@ def forward_breakdown(model: nn.Module, run: Callable[[], object], repeats: int 
         for handle in handles:
             handle.remove()
     flops = count_flops(model, parts, run)
-    seconds = _median(whole)
+    seconds = statistics.median(whole)
     timings = [
         PartTiming(name, t, t / seconds, flops.get(name, 0))
         for name in parts
-        if (t := _median([p.get(name, 0.0) for p in per_pass])) > 0
+        if (t := statistics.median([p.get(name, 0.0) for p in per_pass])) > 0
     ]
     for name, (parent, children) in REMAINDERS.items():
         if f"_{parent}" not in watched:
             continue
-        rest = _median([p.get(f"_{parent}", 0.0) - sum(p.get(c, 0.0) for c in children) for p in per_pass])
+        rest = statistics.median([p.get(f"_{parent}", 0.0) - sum(p.get(c, 0.0) for c in children) for p in per_pass])
         timings.append(PartTiming(name, max(rest, 0.0), max(rest, 0.0) / seconds, 0))
     return ForwardBreakdown(seconds=seconds, parts=timings)
 

@@ -58,6 +58,7 @@ def measure(
     import torch
 
     from giraffehd.config import build_model
+    from giraffehd.machine_peaks import device_sync
     from giraffehd.scene import ScenePrior
 
     device = pick_device(device_name)
@@ -67,9 +68,7 @@ def measure(
     prior = ScenePrior(z_dim=generator.z_dim)
     scenes = [prior.sample(batch, torch.Generator(device).manual_seed(i), device) for i in range(repeats + 1)]
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+    sync = device_sync(device)
 
     timings = []
     with torch.no_grad(), autocast():
@@ -224,15 +223,13 @@ def report(models: list[str], experiments: list[str], batch: int, repeats: int, 
     import torch
 
     from giraffehd.config import build_model
-    from giraffehd.machine_peaks import conv_peak, matmul_peak
+    from giraffehd.machine_peaks import conv_peak, device_sync, matmul_peak
     from giraffehd.part_timing import forward_breakdown
     from giraffehd.scene import ScenePrior
 
     device = pick_device(device_name)
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+    sync = device_sync(device)
 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
     print(
