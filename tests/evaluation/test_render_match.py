@@ -11,6 +11,7 @@ import torch
 from giraffehd.data.synthetic.renderer import render_synthetic
 from giraffehd.evaluation.controls import sweep_values, swept_error
 from giraffehd.evaluation.labels import SyntheticDataset, read_dataset
+from giraffehd.evaluation.placement import centre_offsets
 from giraffehd.evaluation.render_candidates import (
     CandidateSpec,
     RenderMatchError,
@@ -21,7 +22,6 @@ from giraffehd.evaluation.render_candidates import (
 )
 from giraffehd.evaluation.render_match import (
     apparent_view,
-    centre_offsets,
     colour_fit_residuals,
     match,
     match_reader,
