@@ -9,8 +9,9 @@ other factor stays as the seed drew it. Three kinds:
   Videos of other ranges go there and back (a cosine), so every video loops.
 - ``offset``: turntables; the swept value is added to the knob's own value in the seed (0 to 360
   degrees, end excluded), so frame 0 is the sample as drawn and the frame after the last is the first.
-- ``discrete``: numbered choices (background k of the seed's stream, the first k objects); a video
-  holds each choice for a few frames.
+- ``discrete``: numbered choices (background k of the seed's stream; one object's appearance code k of
+  the seed's stream, a recolouring; the first k objects; every object but object k); a video holds each
+  choice for a few frames.
 
 Object sweeps act on one object slot (``object_index``; that object is made present) or, with
 ``object_index=None``, on every object. Units: those of the knobs (degrees and scene units; ``scale``
@@ -34,7 +35,9 @@ from giraffehd.scene import SceneParameters, ScenePrior
 
 # The knobs with a value sweep (fov has none: conf/render.yaml has no range for it).
 VALUE_KNOBS = ("elevation", "azimuth", "radius", "rotation", "translation_x", "translation_y", "translation_z", "scale")
-Change = Literal["write", "offset", "interpolate", "swap_background", "add_objects"]
+Change = Literal[
+    "write", "offset", "interpolate", "swap_background", "swap_appearance", "add_objects", "remove_objects"
+]
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ def all_sweeps(prior: ScenePrior) -> dict[str, Sweep]:
         Sweep("shape", "object shape code, interpolation t", "interpolate", code="object_shape"),
         Sweep("appearance", "object appearance code, interpolation t", "interpolate", code="object_appearance"),
         Sweep("background", "background shape and appearance codes, swapped", "swap_background"),
+        Sweep("recolour", "object appearance code, swapped", "swap_appearance", code="object_appearance"),
         Sweep("objects", "objects added one by one", "add_objects"),
+        Sweep("remove", "every object shown, then each one removed in turn", "remove_objects"),
         Sweep("turntable", "object rotation, a full turn from the sample's own", "offset", knobs["rotation"]),
         Sweep("orbit", "camera azimuth, a full orbit from the sample's own", "offset", knobs["azimuth"]),
     ]
@@ -138,9 +143,10 @@ def plan_sweep(
         if sweep.kind == "offset":
             grid, video = _turns(0.0, 360.0, steps), _turns(0.0, 360.0, frames)
             return SweepPlan(sweep, (0.0, 360.0), grid.float(), video.float(), 0)
-        choices = prior.num_objects + 1 if sweep.change == "add_objects" else steps
+        per_object = sweep.change in ("add_objects", "remove_objects")
+        choices = prior.num_objects + 1 if per_object else steps
         grid = torch.arange(choices, dtype=torch.float64)
-        targets = choices - 1 if sweep.change == "swap_background" else 0
+        targets = choices - 1 if sweep.change in ("swap_background", "swap_appearance") else 0
         return SweepPlan(sweep, None, grid.float(), _hold(choices, frames).float(), targets)
     low, high = sweep.default_range
     note = None
@@ -204,7 +210,7 @@ def plan_sweeps(
         else:
             names = []
             for name, sweep in sweeps.items():
-                if sweep.change == "add_objects" and prior.num_objects == 1:
+                if sweep.change in ("add_objects", "remove_objects") and prior.num_objects == 1:
                     continue
                 if sweep.kind == "value" and ranges.get(name) is None:
                     low, high = sweep.default_range
@@ -241,8 +247,26 @@ def sweep_scenes(
             background_shape=torch.cat([d.background_shape for d in chosen]),
             background_appearance=torch.cat([d.background_appearance for d in chosen]),
         )
-    slots = torch.arange(scenes.num_objects)  # add_objects: value k shows the first k slots
-    return scenes.replace(object_present=slots[None, :] < values[:, None])
+    if sweep.change == "swap_appearance":
+        return _swap_appearance(scenes, draws, values, object_index)
+    slots = torch.arange(scenes.num_objects)
+    if sweep.change == "remove_objects":  # value 0 shows every slot, value k every slot but slot k - 1
+        return scenes.replace(object_present=slots[None, :] != values[:, None] - 1)
+    return scenes.replace(object_present=slots[None, :] < values[:, None])  # add_objects: the first k slots
+
+
+def _swap_appearance(
+    scenes: SceneParameters, draws: Sequence[SceneParameters], values: Float[Tensor, " T"], object_index: int | None
+) -> SceneParameters:
+    """``scenes`` where value k gives the chosen slot (every slot for None) draw k's appearance code."""
+    slots = slice(None) if object_index is None else slice(object_index, object_index + 1)
+    field = scenes.object_appearance.clone()
+    for row, k in enumerate(values.tolist()):
+        field[row, slots] = draws[int(k)].object_appearance[0, slots]
+    present = scenes.object_present.clone()
+    if object_index is not None:  # the recoloured object is shown even where the seed left its slot empty
+        present[:, object_index] = True
+    return scenes.replace(object_appearance=field, object_present=present)
 
 
 def _interpolate(

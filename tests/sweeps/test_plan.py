@@ -18,7 +18,9 @@ CHANGES = {
     "shape": {"object_shape", "object_present"},
     "appearance": {"object_appearance", "object_present"},
     "background": {"background_shape", "background_appearance"},
+    "recolour": {"object_appearance", "object_present"},
     "objects": {"object_present"},
+    "remove": {"object_present"},
     "turntable": {"object_rotation_deg", "object_present"},
     "orbit": {"camera_azimuth_deg"},
 }
@@ -45,7 +47,7 @@ def test_a_sweep_changes_its_own_knob_and_nothing_else(name):
     changed = {n for n in FIELD_NAMES if not torch.equal(getattr(scenes, n), getattr(own, n))}
     assert changed - {"object_present"} == CHANGES[name] - {"object_present"}
     assert changed <= CHANGES[name]
-    if name in ("rotation", "translation_x", "scale", "shape", "turntable"):  # only object slot 1 moves
+    if name in ("rotation", "translation_x", "scale", "shape", "turntable", "recolour"):  # only object slot 1 moves
         field = next(iter(CHANGES[name] - {"object_present"}))
         for slot in (0, 2):
             assert torch.equal(getattr(scenes, field)[:, slot], getattr(own, field)[:, slot])
@@ -97,6 +99,21 @@ def test_discrete_sweeps_show_each_choice():
     assert all(torch.equal(swapped[k], draws[k].background_shape[0]) for k in range(4))
 
 
+def test_recolour_gives_one_object_the_appearance_of_each_next_draw_and_remove_takes_each_object_out():
+    draws = _draws()
+    recolour = _plan("recolour", steps=4)
+    assert recolour.num_targets == 3  # the seed's own code, then those of its next three draws
+    codes = sweep_scenes(recolour, draws, recolour.grid_values, 2).object_appearance
+    assert all(torch.equal(codes[k, 2], draws[k].object_appearance[0, 2]) for k in range(4))
+    assert torch.equal(codes[:, :2], draws[0].object_appearance[:, :2].expand(4, -1, -1))  # the others keep theirs
+    every = sweep_scenes(recolour, draws, recolour.grid_values, None).object_appearance
+    assert all(torch.equal(every[k], draws[k].object_appearance[0]) for k in range(4))
+    remove = _plan("remove", frames=8)
+    assert remove.grid_values.tolist() == [0, 1, 2, 3]  # every object, then without object 0, 1, 2
+    present = sweep_scenes(remove, draws, remove.grid_values, 0).object_present
+    assert present.tolist() == [[True] * 3, [False, True, True], [True, False, True], [True, True, False]]
+
+
 def test_extrapolation_widens_default_ranges_and_explicit_ranges_may_leave_the_prior():
     assert _plan("elevation", extrapolate=0.5).range == (0.0, 40.0)
     assert _plan("elevation", extrapolate=10).range == (-90.0, 90.0)  # clamped to where elevation makes sense
@@ -129,7 +146,8 @@ def test_auto_picks_what_the_prior_varies_and_names_are_checked():
     plans, _ = plan_sweeps("auto", {"azimuth": [0, 30]}, PRIOR, 3, 4)
     assert "azimuth" in [p.name for p in plans]
     single, _ = plan_sweeps("auto", {}, ScenePrior(z_dim=4), 3, 4)
-    assert "objects" not in [p.name for p in single]
+    assert "objects" in names and "remove" in names and "recolour" in names
+    assert "objects" not in [p.name for p in single] and "remove" not in [p.name for p in single]
     with pytest.raises(ValueError, match="unknown sweep 'tilt' in sweeps"):
         plan_sweeps(["elevation", "tilt"], {}, PRIOR, 3, 4)
     with pytest.raises(ValueError, match="sweeps is empty"):

@@ -51,8 +51,10 @@ def rendered(tiny_run, tmp_path_factory):
 
 @pytest.mark.parametrize("name", SWEEP_NAMES)
 def test_each_sweep_writes_a_grid_a_video_maps_and_its_scenes(rendered, name):
-    columns = {"objects": 2}.get(name, STEPS)  # one object: none, then the object
-    frames = {"objects": 2 * (FRAMES // 2), "background": STEPS * (FRAMES // STEPS)}.get(name, FRAMES)
+    columns = {"objects": 2, "remove": 2}.get(name, STEPS)  # one object: none then the object, or the reverse
+    held = STEPS * (FRAMES // STEPS)  # discrete sweeps hold each choice for FRAMES // choices frames
+    frames = {"objects": 2 * (FRAMES // 2), "remove": 2 * (FRAMES // 2), "background": held, "recolour": held}
+    frames = frames.get(name, FRAMES)
     size = (SAMPLES * 34 + 2, columns * 34 + 2, 3)  # 32 px tiles, 2 px padding
     for suffix in ("", "_mask", "_depth"):
         assert iio.imread(rendered / f"{name}{suffix}.png").shape == size
