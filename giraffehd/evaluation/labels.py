@@ -1,7 +1,8 @@
 """A synthetic dataset's ground truth as tensors: the evaluator's training targets and the data's prior.
 
 Reads what ``giraffehd-data synth`` writes (giraffehd/data/synthetic/writer.py): ``images/``, ``masks/``
-and ``labels.json``. Only single-object scenes are supported (every image must show exactly one object).
+and ``labels.json``. The targets below are those of single-object scenes (every image shows exactly one
+object); :func:`read_dataset` reads multi-object sets too when asked (their settings, prior and renderer).
 
 Targets, in what an image can show:
 - heading: the object's rotation relative to the camera, ``rotation_deg - azimuth_deg`` (turning the
@@ -62,8 +63,9 @@ def view_translation(
     return (rotation_about_up(-azimuth_deg) @ translation[..., None])[..., 0]
 
 
-def read_dataset(root: str | Path) -> SyntheticDataset:
-    """Check and read ``root/labels.json``; a one-line DatasetError says what is wrong."""
+def read_dataset(root: str | Path, single_object: bool = True) -> SyntheticDataset:
+    """Check and read ``root/labels.json``; a one-line DatasetError says what is wrong. ``single_object``:
+    refuse scenes of several objects (what :func:`label_tensors` and the car evaluator read)."""
     root = Path(root)
     labels_file = root / "labels.json"
     if not root.is_dir():
@@ -79,7 +81,7 @@ def read_dataset(root: str | Path) -> SyntheticDataset:
         raise DatasetError(f"cannot read {labels_file}: {' '.join(str(error).split())[:200]}") from None
     if not records:
         raise DatasetError(f"{labels_file} lists no images")
-    if prior.num_objects != 1 or prior.min_objects not in (None, 1):
+    if single_object and (prior.num_objects != 1 or prior.min_objects not in (None, 1)):
         raise DatasetError(f"{root}: the evaluator supports one object per image, the dataset has {prior.num_objects}")
     return SyntheticDataset(root, resolution, classes, palette, prior, records, labels.get("lighting"))
 

@@ -1,0 +1,367 @@
+"""Per-object controls of a multi-object scene, measured by reading images with the scene evaluator.
+
+Every measure takes an image source (giraffehd/evaluation/sources.py: a generator, or the dataset's own
+renderer, which gives the floor) and a reader (images in [0, 1] to the objects found in each), and
+changes one object of a scene at a time:
+
+- count: objects added one by one (the render sweep ``objects``); does the reader find as many objects
+  as are present?
+- translation: one object moved along x across the scene; the distance between where it is read and
+  where the knob put it (its projected centre), in pixels of the image;
+- isolation: one object moved, recoloured or removed; the share of pixels outside that object's masks
+  (before and after, widened by ``mask_dilation_px``) whose 8-bit value changes by more than
+  ``change_levels`` in any channel, and how far the other objects are read to move;
+- colour: one object given another object's appearance code; does it read as that object's colour,
+  and does every other object keep its own?
+
+Readings are tied to objects by the knobs: each present object's projected centre is matched to one
+found object (Hungarian assignment on pixel distance). Scenes are drawn from the prior with every slot
+present and kept only when all projected centres are at least ``min_separation_px`` apart, so that
+each object can be seen and told apart in both the floor and the model; moves keep that separation.
+
+Axis legend: B scenes, N object slots, K objects found, T sweep steps, H W pixels.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float, Int
+from scipy.optimize import linear_sum_assignment
+from torch import Tensor
+from torch.nn import functional as F
+
+from giraffehd.evaluation.scene_evaluator import ObjectReading
+from giraffehd.evaluation.sources import ImageSource, Rendered, in_batches
+from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
+from giraffehd.scene import SceneParameters, ScenePrior
+
+SceneReader = Callable[[Float[Tensor, "B 3 H W"]], list[ObjectReading]]
+
+
+@dataclass(frozen=True)
+class SceneProtocol:
+    """How the per-object controls are measured (conf/eval_scenes.yaml)."""
+
+    seed: int = 0
+    num_scenes: int = 32  # base scenes, every slot present and separated
+    sweep_steps: int = 9  # positions of the moved object along x
+    min_separation_px: float | int = 10.0  # between projected centres, pixels of the image
+    change_levels: int = 1  # a pixel changed: some channel moved by more than this many 8-bit levels
+    mask_dilation_px: int = 1  # the edited object's masks are widened by this much (antialiased edges)
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        for name in ("num_scenes", "sweep_steps", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.sweep_steps < 2:
+            raise ValueError(f"sweep_steps must be at least 2, got {self.sweep_steps}")
+        if self.min_separation_px < 0 or self.change_levels < 0 or self.mask_dilation_px < 0:
+            raise ValueError("min_separation_px, change_levels and mask_dilation_px must not be negative")
+
+
+def projected_centres(scene: SceneParameters, resolution: int) -> Float[Tensor, "B N 2"]:
+    """Where each object's centre (its translation) lands in the image, (x, y) pixels."""
+    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
+    intrinsics = intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution)
+    return project_points(scene.object_translation, pose, intrinsics).pixels
+
+
+def separated(centres: Float[Tensor, "B N 2"], present: Tensor, min_separation_px: float | int) -> Tensor:
+    """Per scene: every pair of present objects at least ``min_separation_px`` apart (B,)."""
+    distance = torch.cdist(centres, centres)
+    pair = present[:, :, None] & present[:, None, :] & ~torch.eye(centres.shape[1], dtype=torch.bool)
+    return ~((distance < min_separation_px) & pair).any(dim=(1, 2))
+
+
+def separated_scenes(
+    prior: ScenePrior, count: int, seed: int, resolution: int, min_separation_px: float | int, max_draws: int = 200_000
+) -> SceneParameters:
+    """``count`` scenes from ``prior`` with every slot present and all centres apart (rejection sampling)."""
+    rng = torch.Generator().manual_seed(seed)
+    kept: list[SceneParameters] = []
+    found = drawn = 0
+    while found < count:
+        if drawn >= max_draws:
+            raise ValueError(
+                f"min_separation_px={min_separation_px}: only {found} of {drawn} scenes keep {prior.num_objects} "
+                f"objects that far apart; lower it"
+            )
+        scenes = prior.sample(1024, rng).replace(object_present=True)
+        ok = separated(projected_centres(scenes, resolution), scenes.object_present, min_separation_px)
+        kept.append(scenes.select(ok))
+        found += int(ok.sum())
+        drawn += 1024
+    return SceneParameters.cat(kept).select(slice(0, count))
+
+
+def match(expected: Float[Tensor, "N 2"], found: Float[Tensor, "K 2"]) -> Int[Tensor, " N"]:
+    """For each expected centre, the index of the found object assigned to it (-1: none left)."""
+    assigned = torch.full((expected.shape[0],), -1, dtype=torch.long)
+    if expected.shape[0] == 0 or found.shape[0] == 0:
+        return assigned
+    rows, cols = linear_sum_assignment(torch.cdist(expected.double(), found.double()).numpy())
+    assigned[torch.as_tensor(rows)] = torch.as_tensor(cols)
+    return assigned
+
+
+def read_at(reading: ObjectReading, expected: Float[Tensor, "N 2"]) -> tuple[Tensor, Int[Tensor, " N"]]:
+    """Each expected object's read centre (N, 2) and the found object it matched (-1: none). An object
+    left unmatched (fewer found than present) is read at the found centre nearest to it, or at infinity."""
+    assigned = match(expected, reading.centres)
+    centres = torch.full_like(expected, float("inf"))
+    for n, k in enumerate(assigned.tolist()):
+        if k >= 0:
+            centres[n] = reading.centres[k]
+        elif reading.count:
+            centres[n] = reading.centres[torch.cdist(expected[n : n + 1], reading.centres).argmin()]
+    return centres, assigned
+
+
+def _render_and_read(
+    source: ImageSource, reader: SceneReader, scenes: SceneParameters, batch_size: int
+) -> tuple[Rendered, list[ObjectReading]]:
+    rendered = in_batches(source, scenes, batch_size)
+    readings: list[ObjectReading] = []
+    for start in range(0, scenes.batch_size, batch_size):
+        readings += reader((rendered.image[start : start + batch_size] + 1) / 2)
+    return rendered, readings
+
+
+@dataclass(frozen=True)
+class CountAccuracy:
+    per_count: dict[int, float]  # objects present -> share of images read with exactly that many
+    overall: float
+    chance: float  # a uniform guess among the counts measured
+
+
+def count_accuracy(
+    source: ImageSource, reader: SceneReader, scenes: SceneParameters, batch_size: int = 32
+) -> CountAccuracy:
+    """Objects added one by one (slots 0..k-1 present, k = 1..N) in each scene: is the count read k?"""
+    n = scenes.num_objects
+    counts = torch.arange(1, n + 1).repeat(scenes.batch_size)
+    chosen = scenes.select(torch.arange(scenes.batch_size).repeat_interleave(n))
+    chosen = chosen.replace(object_present=torch.arange(n)[None, :] < counts[:, None])
+    _, readings = _render_and_read(source, reader, chosen, batch_size)
+    right = torch.tensor([r.count for r in readings]) == counts
+    per_count = {k: right[counts == k].float().mean().item() for k in range(1, n + 1)}
+    return CountAccuracy(per_count, right.float().mean().item(), 1.0 / n)
+
+
+@dataclass(frozen=True)
+class TranslationControl:
+    error_px: float  # mean distance between the read and the knob's projected centre, over moved frames
+    chance_px: float  # the same distance if the object had stayed where the seed put it
+    frames: int  # frames scored (the moved object kept apart from the others)
+
+
+def translation_control(
+    source: ImageSource,
+    reader: SceneReader,
+    scenes: SceneParameters,
+    x_range: tuple[float, float],
+    protocol: SceneProtocol,
+    resolution: int,
+) -> TranslationControl:
+    """Object ``b % N`` of scene b moved along x over ``x_range`` in ``protocol.sweep_steps`` steps."""
+    b, n, t = scenes.batch_size, scenes.num_objects, protocol.sweep_steps
+    index = torch.arange(b).repeat_interleave(t)
+    moved = index % n
+    values = torch.linspace(*x_range, t).repeat(b)
+    swept = scenes.select(index)
+    translation = swept.object_translation.clone()
+    translation[torch.arange(b * t), moved, 0] = values
+    swept = swept.replace(object_translation=translation)
+    expected = projected_centres(swept, resolution)
+    start = projected_centres(scenes, resolution)[index, moved]
+    keep = separated(expected, swept.object_present, protocol.min_separation_px)
+    chosen = torch.nonzero(keep)[:, 0]
+    if chosen.numel() == 0:
+        raise ValueError("no frame of the translation sweep keeps the objects apart; lower min_separation_px")
+    _, readings = _render_and_read(source, reader, swept.select(chosen), protocol.batch_size)
+    errors, chance = [], []
+    for reading, frame in zip(readings, chosen.tolist(), strict=True):
+        read, _ = read_at(reading, expected[frame])
+        errors.append((read[moved[frame]] - expected[frame, moved[frame]]).norm())
+        chance.append((start[frame] - expected[frame, moved[frame]]).norm())
+    return TranslationControl(torch.stack(errors).mean().item(), torch.stack(chance).mean().item(), len(chosen))
+
+
+def changed_pixels(before: Float[Tensor, "B 3 H W"], after: Float[Tensor, "B 3 H W"], levels: int) -> Tensor:
+    """Pixels ([-1, 1] images) whose 8-bit value moves by more than ``levels`` in any channel (B, H, W)."""
+
+    def quantize(x: Tensor) -> Tensor:
+        return ((x.clamp(-1, 1) + 1) * 127.5).round().long()
+
+    return ((quantize(before) - quantize(after)).abs() > levels).any(dim=1)
+
+
+def dilate(mask: Tensor, pixels: int) -> Tensor:
+    """A (H, W) boolean mask widened by ``pixels`` in every direction (a square neighbourhood)."""
+    if pixels == 0:
+        return mask
+    size = 2 * pixels + 1
+    return F.max_pool2d(mask[None, None].float(), size, stride=1, padding=pixels)[0, 0] > 0
+
+
+@dataclass(frozen=True)
+class Isolation:
+    edit: str  # move, recolour or remove
+    other_pixels_changed: float  # share of pixels outside the edited object's masks that change
+    other_shift_px: float  # mean read movement of the objects not edited
+    chance_pixels: float  # the same share when the whole scene is replaced by another one
+    chance_shift_px: float  # mean distance between the objects' centres and those of another scene
+    scenes: int
+
+
+EDITS = ("move", "recolour", "remove")
+
+
+def edited_scenes(
+    scenes: SceneParameters, edit: str, partner: Int[Tensor, " B"], target: Int[Tensor, " B"],
+    new_x: Float[Tensor, " B"],
+) -> SceneParameters:  # fmt: skip
+    """Scene b with object ``target[b]`` moved to x = ``new_x[b]``, given object ``partner[b]``'s appearance
+    code, or removed."""
+    rows = torch.arange(scenes.batch_size)
+    if edit == "move":
+        translation = scenes.object_translation.clone()
+        translation[rows, target, 0] = new_x
+        return scenes.replace(object_translation=translation)
+    if edit == "recolour":
+        appearance = scenes.object_appearance.clone()
+        appearance[rows, target] = scenes.object_appearance[rows, partner]
+        return scenes.replace(object_appearance=appearance)
+    if edit == "remove":
+        present = scenes.object_present.clone()
+        present[rows, target] = False
+        return scenes.replace(object_present=present)
+    raise ValueError(f"unknown edit {edit!r}; known: {', '.join(EDITS)}")
+
+
+def edit_plan(
+    scenes: SceneParameters, x_range: tuple[float, float], protocol: SceneProtocol, resolution: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per scene: the edited object, its partner (another object), a new x that keeps every object apart,
+    and whether such an x was found (B each). Deterministic in ``protocol.seed``."""
+    b, n = scenes.batch_size, scenes.num_objects
+    target = torch.arange(b) % n
+    partner = (target + 1 + torch.arange(b) // n % max(n - 1, 1)) % n
+    rng = torch.Generator().manual_seed(protocol.seed + 7)
+    new_x = torch.zeros(b)
+    found = torch.zeros(b, dtype=torch.bool)
+    rows = torch.arange(b)
+    for _ in range(64):  # tries per scene
+        candidate = x_range[0] + (x_range[1] - x_range[0]) * torch.rand(b, generator=rng)
+        moved = edited_scenes(scenes, "move", partner, target, candidate)
+        ok = separated(projected_centres(moved, resolution), moved.object_present, protocol.min_separation_px)
+        far = (candidate - scenes.object_translation[rows, target, 0]).abs() > 0.1 * (x_range[1] - x_range[0])
+        take = ok & far & ~found
+        new_x[take] = candidate[take]
+        found |= take
+    return target, partner, new_x, found
+
+
+def isolation(
+    source: ImageSource,
+    reader: SceneReader,
+    scenes: SceneParameters,
+    x_range: tuple[float, float],
+    protocol: SceneProtocol,
+    resolution: int,
+) -> list[Isolation]:
+    """One object of each scene moved, recoloured and removed (scenes without a free spot to move to are
+    left out of every edit, so that the three edits read the same scenes)."""
+    target, partner, new_x, found = edit_plan(scenes, x_range, protocol, resolution)
+    scenes, target, partner, new_x = (scenes.select(found), target[found], partner[found], new_x[found])
+    if scenes.batch_size == 0:
+        raise ValueError("no scene has a free spot to move an object to; lower min_separation_px")
+    before, before_read = _render_and_read(source, reader, scenes, protocol.batch_size)
+    expected_before = projected_centres(scenes, resolution)
+    # Chance: every pixel and object of another scene (the next one) in place of the edit.
+    replaced = changed_pixels(before.image, before.image.roll(1, dims=0), protocol.change_levels)
+    chance_pixels = replaced.float().mean().item()
+    chance_shift = (expected_before.roll(1, dims=0) - expected_before).norm(dim=-1).mean().item()
+    results = []
+    for edit in EDITS:
+        changed_scenes = edited_scenes(scenes, edit, partner, target, new_x)
+        after, after_read = _render_and_read(source, reader, changed_scenes, protocol.batch_size)
+        expected_after = projected_centres(changed_scenes, resolution)
+        outside_changed, outside_total, shifts = 0, 0, []
+        changed = changed_pixels(before.image, after.image, protocol.change_levels)
+        for b in range(scenes.batch_size):
+            k = int(target[b])
+            others = torch.arange(scenes.num_objects) != k
+            read_before, assigned_before = read_at(before_read[b], expected_before[b])
+            present_after = changed_scenes.object_present[b]
+            read_after, assigned_after = read_at(after_read[b], expected_after[b][present_after])
+            inside = torch.zeros(changed.shape[1:], dtype=torch.bool)
+            if assigned_before[k] >= 0:
+                inside |= before_read[b].masks[assigned_before[k]]
+            slot_after = int(present_after[:k].sum())  # the target's row among the present objects after
+            if present_after[k] and assigned_after[slot_after] >= 0:
+                inside |= after_read[b].masks[assigned_after[slot_after]]
+            inside = dilate(inside, protocol.mask_dilation_px)
+            outside_changed += int((changed[b] & ~inside).sum())
+            outside_total += int((~inside).sum())
+            after_full = torch.full_like(read_before, float("inf"))
+            after_full[present_after] = read_after
+            # An object found in neither image counts as moved by the image's diagonal.
+            shift = (after_full[others] - read_before[others]).norm(dim=-1)
+            shifts.append(shift.nan_to_num(nan=math.inf).clamp(max=resolution * math.sqrt(2)))
+        shift = torch.cat(shifts)
+        share = outside_changed / max(outside_total, 1)
+        results.append(Isolation(edit, share, shift.mean().item(), chance_pixels, chance_shift, scenes.batch_size))
+    return results
+
+
+@dataclass(frozen=True)
+class ColourControl:
+    swapped_reads_target: float  # share of edited objects read as their partner's colour (read before)
+    others_keep: float  # share of the other objects read with the same colour before and after
+    chance: float  # a uniform guess over the palette
+    scenes: int
+
+
+def colour_control(
+    source: ImageSource,
+    reader: SceneReader,
+    scenes: SceneParameters,
+    protocol: SceneProtocol,
+    resolution: int,
+    num_colours: int,
+) -> ColourControl:
+    """Object ``b % N`` of scene b given the appearance code of another object of the same scene."""
+    b, n = scenes.batch_size, scenes.num_objects
+    target = torch.arange(b) % n
+    partner = (target + 1 + torch.arange(b) // n % max(n - 1, 1)) % n
+    swapped = edited_scenes(scenes, "recolour", partner, target, torch.zeros(b))
+    _, before = _render_and_read(source, reader, scenes, protocol.batch_size)
+    _, after = _render_and_read(source, reader, swapped, protocol.batch_size)
+    expected = projected_centres(scenes, resolution)
+    hits, kept, others = 0, 0, 0
+    for i in range(b):
+        _, a_before = read_at(before[i], expected[i])
+        _, a_after = read_at(after[i], expected[i])
+        colour_before = _colours(before[i], a_before)
+        colour_after = _colours(after[i], a_after)
+        k, p = int(target[i]), int(partner[i])
+        hits += int(colour_after[k] >= 0 and colour_after[k] == colour_before[p])
+        for m in range(n):
+            if m != k:
+                others += 1
+                kept += int(colour_after[m] >= 0 and colour_after[m] == colour_before[m])
+    return ColourControl(hits / b, kept / max(others, 1), 1.0 / num_colours, b)
+
+
+def _colours(reading: ObjectReading, assigned: Tensor) -> list[int]:
+    """The colour read for each expected object (-1: none found for it)."""
+    return [int(reading.colour_index[k]) if k >= 0 else -1 for k in assigned.tolist()]
+
+
+def x_range_of(prior: ScenePrior) -> tuple[float, float]:
+    """The prior's range of object x (scene units)."""
+    return (float(prior.translation[0].low), float(prior.translation[0].high))
