@@ -1,0 +1,88 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from giraffehd.evaluation.labels import DatasetError
+from giraffehd.evaluation.scene_cli import CONF_DIR, run
+from giraffehd.evaluation.scene_evaluator import SceneEvaluator, save_scene_evaluator
+from giraffehd.training.checkpoint_io import CheckpointError
+
+CLASSES = ["box", "sphere"]
+PALETTE = {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}
+QUICK = ["num_scenes=3", "sweep_steps=3", "min_separation_px=4", "batch_size=8", "threads=1"]
+
+
+def config(*overrides: str):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose("eval_scenes", list(overrides))
+
+
+@pytest.fixture(scope="module")
+def scenes_dataset(tmp_path_factory):
+    """12 scenes of 2-3 boxes and spheres at 32 px."""
+    from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
+    from giraffehd.scene import ScenePrior
+
+    root = tmp_path_factory.mktemp("data") / "scenes"
+    prior = ScenePrior(
+        num_objects=3, min_objects=2, z_dim=1, elevation_deg=[25, 40], fov_deg=[30, 30],
+        translation=[[-0.5, 0.5], [0, 0], [-0.5, 0.5]], scale=[[0.1, 0.15]] * 3,
+    )  # fmt: skip
+    synthesize(root, prior, SyntheticSpec(CLASSES, PALETTE), 12, 32)
+    return root
+
+
+@pytest.fixture(scope="module")
+def scenes_run(scenes_dataset, tiny_train_config, tmp_path_factory):
+    """A tiny 3-slot model trained for 4 steps (plumbing only)."""
+    from giraffehd.train import train
+
+    objects = ["objects.num_objects=3", "objects.min_objects=2", "objects.translation=[[-0.5,0.5],[0,0],[-0.5,0.5]]"]
+    camera = ["camera.elevation_deg=[25,40]", "camera.fov_deg=[30,30]"]
+    run_dir = tmp_path_factory.mktemp("scenes_run") / "run"
+    return train(tiny_train_config(scenes_dataset / "images", run_dir, *objects, *camera))
+
+
+@pytest.fixture(scope="module")
+def scene_evaluator_file(tmp_path_factory):
+    """An untrained scene evaluator for the dataset's classes and colours: the plumbing, not the figures."""
+    evaluator = SceneEvaluator(CLASSES, list(PALETTE), resolution=32, channels=(4, 4, 4, 4))
+    return save_scene_evaluator(evaluator, tmp_path_factory.mktemp("evaluator") / "scene_evaluator.pt")
+
+
+def test_the_scene_scorecard_is_written_and_deterministic(scenes_run, scenes_dataset, scene_evaluator_file, tmp_path):
+    common = [f"checkpoint={scenes_run}", f"evaluator={scene_evaluator_file}", f"dataset={scenes_dataset}", *QUICK]
+    first = run(config(*common, f"output_dir={tmp_path / 'a'}"))
+    run(config(*common, f"output_dir={tmp_path / 'b'}"))
+    card = json.loads((first / "scorecard.json").read_text())
+    assert card == json.loads((tmp_path / "b" / "scorecard.json").read_text())
+    assert {"count", "translation", "isolation", "colour"} == card["model"].keys() == card["floor"].keys()
+    assert list(card["model"]["count"]["per_count"]) == ["1", "2", "3"]
+    assert [r["edit"] for r in card["model"]["isolation"]] == ["move", "recolour", "remove"]
+    text = (first / "scorecard.md").read_text()
+    assert "| count read right, 3 objects |" in text and "| recoloured object reads as its partner's colour |" in text
+
+
+def test_bad_inputs_are_named_in_one_line(scenes_run, scenes_dataset, scene_evaluator_file, tiny_run, tmp_path):
+    good = [f"evaluator={scene_evaluator_file}", f"dataset={scenes_dataset}", *QUICK, f"output_dir={tmp_path}"]
+    with pytest.raises(CheckpointError, match="draws one object; score it with giraffehd-eval"):
+        run(config(f"checkpoint={tiny_run}", *good))
+    other = SceneEvaluator(CLASSES, ["green"], resolution=32, channels=(4, 4, 4, 4))
+    other_file = save_scene_evaluator(other, tmp_path / "other.pt")
+    with pytest.raises(DatasetError, match=r"colours \['green'\].*wrong dataset"):
+        run(config(f"checkpoint={scenes_run}", *good, f"evaluator={other_file}"))
+    with pytest.raises(ValueError, match="metrics: unknown 'speed'"):
+        run(config(f"checkpoint={scenes_run}", *good, "metrics=[count,speed]"))
+    result = subprocess.run(
+        [sys.executable, "-m", "giraffehd.evaluation.scene_cli", f"checkpoint={scenes_run}", *good,
+         f"evaluator={tmp_path / 'missing.pt'}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"giraffehd-eval-scenes: error: scene evaluator not found: {tmp_path / 'missing.pt'} "
+        f"(train one with: scripts/train_scene_evaluator.py --output {tmp_path / 'missing.pt'})"
+    ]
