@@ -28,9 +28,10 @@ def test_shipped_generator_renders_its_reference_images(path):
     with torch.no_grad():
         images = torch.cat([model.generator(scene).image for scene in scenes])
     expected = references["generators"][path]
-    # 1e-4 of a [-1, 1] image: another CPU's vector width reorders float sums through the whole network (up
-    # to a few 1e-5 apart); a changed weight, layer or renderer moves pixels by far more.
-    assert (images - expected).abs().max() <= 1e-4
+    # 1e-3 of a [-1, 1] image (a quarter of one 8-bit level): another CPU's vector width and kernels reorder
+    # float sums through the whole network (the 256 px model's five style-based upsamplings amplify that to
+    # a few 1e-4 on some machines); a changed weight, layer or renderer moves pixels by far more.
+    assert (images - expected).abs().max() <= 1e-3
 
 
 def test_shipped_evaluator_reads_its_reference_values():
