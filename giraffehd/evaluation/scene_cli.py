@@ -28,11 +28,11 @@ from giraffehd.evaluation.scene_controls import (
     colour_control,
     count_accuracy,
     isolation,
-    separated_scenes,
     translation_control,
     x_range_of,
 )
 from giraffehd.evaluation.scene_evaluator import SceneEvaluator, load_scene_evaluator, read_scenes
+from giraffehd.evaluation.scene_geometry import separated_scenes
 from giraffehd.evaluation.sources import ImageSource, generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.training.checkpoint_io import CheckpointError

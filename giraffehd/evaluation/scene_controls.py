@@ -15,7 +15,7 @@ changes one object of a scene at a time:
   and does every other object keep its own?
 
 Readings are tied to objects by the knobs: each present object's projected centre is matched to one
-found object (Hungarian assignment on pixel distance). Scenes are drawn from the prior with every slot
+found object (giraffehd/evaluation/scene_geometry.py). Scenes are drawn from the prior with every slot
 present and kept only when all projected centres are at least ``min_separation_px`` apart, so that
 each object can be seen and told apart in both the floor and the model; moves keep that separation.
 
@@ -28,13 +28,13 @@ from dataclasses import dataclass
 
 import torch
 from jaxtyping import Float, Int
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 from torch.nn import functional as F
 
+from giraffehd.evaluation.controls import quantize
 from giraffehd.evaluation.scene_evaluator import ObjectReading
+from giraffehd.evaluation.scene_geometry import projected_centres, read_at, separated
 from giraffehd.evaluation.sources import ImageSource, Rendered, in_batches
-from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
 from giraffehd.scene import SceneParameters, ScenePrior
 
 SceneReader = Callable[[Float[Tensor, "B 3 H W"]], list[ObjectReading]]
@@ -60,64 +60,6 @@ class SceneProtocol:
             raise ValueError(f"sweep_steps must be at least 2, got {self.sweep_steps}")
         if self.min_separation_px < 0 or self.change_levels < 0 or self.mask_dilation_px < 0:
             raise ValueError("min_separation_px, change_levels and mask_dilation_px must not be negative")
-
-
-def projected_centres(scene: SceneParameters, resolution: int) -> Float[Tensor, "B N 2"]:
-    """Where each object's centre (its translation) lands in the image, (x, y) pixels."""
-    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
-    intrinsics = intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution)
-    return project_points(scene.object_translation, pose, intrinsics).pixels
-
-
-def separated(centres: Float[Tensor, "B N 2"], present: Tensor, min_separation_px: float | int) -> Tensor:
-    """Per scene: every pair of present objects at least ``min_separation_px`` apart (B,)."""
-    distance = torch.cdist(centres, centres)
-    pair = present[:, :, None] & present[:, None, :] & ~torch.eye(centres.shape[1], dtype=torch.bool)
-    return ~((distance < min_separation_px) & pair).any(dim=(1, 2))
-
-
-def separated_scenes(
-    prior: ScenePrior, count: int, seed: int, resolution: int, min_separation_px: float | int, max_draws: int = 200_000
-) -> SceneParameters:
-    """``count`` scenes from ``prior`` with every slot present and all centres apart (rejection sampling)."""
-    rng = torch.Generator().manual_seed(seed)
-    kept: list[SceneParameters] = []
-    found = drawn = 0
-    while found < count:
-        if drawn >= max_draws:
-            raise ValueError(
-                f"min_separation_px={min_separation_px}: only {found} of {drawn} scenes keep {prior.num_objects} "
-                f"objects that far apart; lower it"
-            )
-        scenes = prior.sample(1024, rng).replace(object_present=True)
-        ok = separated(projected_centres(scenes, resolution), scenes.object_present, min_separation_px)
-        kept.append(scenes.select(ok))
-        found += int(ok.sum())
-        drawn += 1024
-    return SceneParameters.cat(kept).select(slice(0, count))
-
-
-def match(expected: Float[Tensor, "N 2"], found: Float[Tensor, "K 2"]) -> Int[Tensor, " N"]:
-    """For each expected centre, the index of the found object assigned to it (-1: none left)."""
-    assigned = torch.full((expected.shape[0],), -1, dtype=torch.long)
-    if expected.shape[0] == 0 or found.shape[0] == 0:
-        return assigned
-    rows, cols = linear_sum_assignment(torch.cdist(expected.double(), found.double()).numpy())
-    assigned[torch.as_tensor(rows)] = torch.as_tensor(cols)
-    return assigned
-
-
-def read_at(reading: ObjectReading, expected: Float[Tensor, "N 2"]) -> tuple[Tensor, Int[Tensor, " N"]]:
-    """Each expected object's read centre (N, 2) and the found object it matched (-1: none). An object
-    left unmatched (fewer found than present) is read at the found centre nearest to it, or at infinity."""
-    assigned = match(expected, reading.centres)
-    centres = torch.full_like(expected, float("inf"))
-    for n, k in enumerate(assigned.tolist()):
-        if k >= 0:
-            centres[n] = reading.centres[k]
-        elif reading.count:
-            centres[n] = reading.centres[torch.cdist(expected[n : n + 1], reading.centres).argmin()]
-    return centres, assigned
 
 
 def _render_and_read(
@@ -192,10 +134,6 @@ def translation_control(
 
 def changed_pixels(before: Float[Tensor, "B 3 H W"], after: Float[Tensor, "B 3 H W"], levels: int) -> Tensor:
     """Pixels ([-1, 1] images) whose 8-bit value moves by more than ``levels`` in any channel (B, H, W)."""
-
-    def quantize(x: Tensor) -> Tensor:
-        return ((x.clamp(-1, 1) + 1) * 127.5).round().long()
-
     return ((quantize(before) - quantize(after)).abs() > levels).any(dim=1)
 
 
@@ -218,6 +156,13 @@ class Isolation:
 
 
 EDITS = ("move", "recolour", "remove")
+
+
+def edited_slots(batch_size: int, num_objects: int) -> tuple[Int[Tensor, " B"], Int[Tensor, " B"]]:
+    """Per scene b: the object edited (``b % N``) and its partner, another object, cycling through the rest."""
+    target = torch.arange(batch_size) % num_objects
+    partner = (target + 1 + torch.arange(batch_size) // num_objects % max(num_objects - 1, 1)) % num_objects
+    return target, partner
 
 
 def edited_scenes(
@@ -247,9 +192,8 @@ def edit_plan(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Per scene: the edited object, its partner (another object), a new x that keeps every object apart,
     and whether such an x was found (B each). Deterministic in ``protocol.seed``."""
-    b, n = scenes.batch_size, scenes.num_objects
-    target = torch.arange(b) % n
-    partner = (target + 1 + torch.arange(b) // n % max(n - 1, 1)) % n
+    target, partner = edited_slots(scenes.batch_size, scenes.num_objects)
+    b = scenes.batch_size
     rng = torch.Generator().manual_seed(protocol.seed + 7)
     new_x = torch.zeros(b)
     found = torch.zeros(b, dtype=torch.bool)
@@ -336,8 +280,7 @@ def colour_control(
 ) -> ColourControl:
     """Object ``b % N`` of scene b given the appearance code of another object of the same scene."""
     b, n = scenes.batch_size, scenes.num_objects
-    target = torch.arange(b) % n
-    partner = (target + 1 + torch.arange(b) // n % max(n - 1, 1)) % n
+    target, partner = edited_slots(b, n)
     swapped = edited_scenes(scenes, "recolour", partner, target, torch.zeros(b))
     _, before = _render_and_read(source, reader, scenes, protocol.batch_size)
     _, after = _render_and_read(source, reader, swapped, protocol.batch_size)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from giraffehd.data.synthetic.renderer import render_synthetic
 from giraffehd.data.synthetic.writer import SyntheticSpec, sample_labels
-from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
+from giraffehd.evaluation.scene_geometry import projected_centres, separated
 from giraffehd.scene import SceneParameters, ScenePrior
 
 
@@ -79,14 +79,6 @@ def exact_counts(num_per_count: int, max_count: int) -> Int[Tensor, " B"]:
     return torch.arange(num_per_count * max_count) % max_count + 1
 
 
-def projected_centres(scene: SceneParameters, resolution: int) -> Float[Tensor, "B N 2"]:
-    """Each object slot's projected centre (x, y) in pixels of a ``resolution`` image (the dataset's
-    ``centre_pixel``)."""
-    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
-    intrinsics = intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution)
-    return project_points(scene.object_translation, pose, intrinsics).pixels
-
-
 def separated_draws(
     source: SceneSource,
     seed: int,
@@ -108,11 +100,7 @@ def separated_draws(
             raise ValueError(f"min_separation_px={min_separation_px}: too few scenes keep their objects that far apart")
         counts = (torch.arange(start, start + chunk) % max_count) + 1
         scene, classes, colours = draw_scenes(source, seed, chunk, counts, start)
-        centres = projected_centres(scene, resolution)
-        distance = torch.cdist(centres, centres)
-        pairs = scene.object_present[:, :, None] & scene.object_present[:, None, :]
-        pairs &= ~torch.eye(scene.num_objects, dtype=torch.bool)
-        apart = ~(pairs & (distance < min_separation_px)).flatten(1).any(dim=1)
+        apart = separated(projected_centres(scene, resolution), scene.object_present, min_separation_px)
         keep = []
         for b in apart.nonzero()[:, 0].tolist():
             if wanted[int(counts[b])]:

@@ -16,14 +16,10 @@ from giraffehd.evaluation.scene_controls import (
     dilate,
     edited_scenes,
     isolation,
-    match,
-    projected_centres,
-    read_at,
-    separated,
-    separated_scenes,
     translation_control,
 )
 from giraffehd.evaluation.scene_evaluator import ObjectReading
+from giraffehd.evaluation.scene_geometry import match, projected_centres, read_at, separated, separated_scenes
 from giraffehd.evaluation.sources import Rendered
 from giraffehd.scene import ScenePrior
 
