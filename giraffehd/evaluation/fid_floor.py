@@ -28,7 +28,7 @@ from giraffehd.evaluation.fid_features import reference_files
 from giraffehd.scene import ScenePrior
 
 # Settings a floor folder must share with its dataset to be reused (the seed and count are the floor's own).
-_SHARED_LABELS = ("resolution", "classes", "palette", "prior", "lighting")
+_SHARED_LABELS = ("resolution", "classes", "palette", "prior", "lighting", "supersampling")
 # A reproduced dataset image is bit-identical on the machine that made the set, but floating point may round
 # differently on another machine or library version: allow that much, in 8-bit levels, and no more.
 _REPRODUCTION_TOLERANCE = 2
@@ -77,7 +77,12 @@ def holdout_split(files: list[Path], num_holdout: int, rng: np.random.Generator)
 def _read_labels(root: Path) -> dict:
     try:
         labels = json.loads((root / "labels.json").read_text())
-        return {**labels, "lighting": labels.get("lighting"), "seed": int(labels["seed"])}
+        return {
+            **labels,
+            "lighting": labels.get("lighting"),
+            "supersampling": labels.get("supersampling"),
+            "seed": int(labels["seed"]),
+        }
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"cannot read {root / 'labels.json'}: {' '.join(str(error).split())[:200]}") from None
 
@@ -87,7 +92,11 @@ def _render(labels: dict, output: Path, num_images: int, seed: int) -> None:
     lighting = {k: tuple(v) if isinstance(v, list) else v for k, v in (labels["lighting"] or {}).items()}
     spec = SyntheticSpec(labels["classes"], labels["palette"], Lighting(**lighting))
     prior = ScenePrior(z_dim=1, **labels["prior"])
-    synthesize(output, prior, spec, num_images, int(labels["resolution"]), seed=seed, overwrite=True)
+    # Sets written before these were recorded used the defaults of their day.
+    supersampling = int(labels["supersampling"] or 2)
+    synthesize(
+        output, prior, spec, num_images, int(labels["resolution"]), seed, supersampling=supersampling, overwrite=True
+    )
 
 
 def _check_reproduces(root: Path, labels: dict) -> None:

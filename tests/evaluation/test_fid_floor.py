@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
 from giraffehd.evaluation import fid_floor
 from giraffehd.evaluation.fid_floor import (
@@ -84,6 +85,21 @@ def test_a_dataset_the_renderer_does_not_reproduce_gets_no_floor(dataset, tmp_pa
     with pytest.raises(ValueError, match="the renderer does not reproduce .* use fid.floor=false"):
         render_floor(altered, 2)
     assert not floor_folder(altered, 1).exists()
+
+
+def test_a_set_drawn_with_its_own_lighting_and_supersampling_gets_a_floor_drawn_the_same_way(tmp_path):
+    """The CLEVR-like set has lighting of its own: labels.json records it, and the floor renders with it."""
+    lighting = Lighting(direction=(0.3, 0.9, 0.4), ambient=0.4, backdrop_top=(0.62,) * 3, backdrop_bottom=(0.5,) * 3)
+    spec = SyntheticSpec(["sphere", "box"], {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}, lighting)
+    root = tmp_path / "lit"
+    synthesize(root, ScenePrior(z_dim=1, num_objects=2, scale=[[0.2, 0.2]] * 3), spec, 2, 32, supersampling=1)
+    labels = json.loads((root / "labels.json").read_text())
+    assert labels["lighting"]["ambient"] == 0.4 and labels["supersampling"] == 1
+    files, _ = render_floor(root, 2)
+    again = tmp_path / "again"
+    synthesize(again, ScenePrior(z_dim=1, num_objects=2, scale=[[0.2, 0.2]] * 3), spec, 2, 32, seed=1, supersampling=1)
+    fresh = pixels(sorted((again / "images").iterdir()))
+    assert all(np.array_equal(a, b) for a, b in zip(pixels(files), fresh, strict=True))
 
 
 def test_a_holdout_split_is_disjoint_complete_ordered_and_seeded():

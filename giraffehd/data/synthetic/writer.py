@@ -11,6 +11,7 @@ dataset is written into a temporary folder beside ``output`` and renamed at the 
 run leaves nothing half-written.
 """
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Mapping, Sequence
@@ -125,6 +126,9 @@ def synthesize(
         "palette": {name: [float(c) for c in spec.palette[name]] for name in palette_names},
         "convention": "giraffehd.rendering.camera: +y up, azimuth 0 on +z, angles in degrees, scene units",
         "prior": _describe_prior(prior),
+        # What the renderer needs besides the prior to draw the same images again (the FID floor does).
+        "lighting": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(spec.lighting).items()},
+        "supersampling": supersampling,
         "images": records,
     }
     (staging / "labels.json").write_text(json.dumps(labels, separators=(",", ":")))
