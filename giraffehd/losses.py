@@ -84,6 +84,23 @@ def mask_coverage_loss(
     return F.relu(min_ratio - mean_coverage) * valid.any()
 
 
+def object_coverage_loss(
+    object_alpha: Float[Tensor, "B N H W"], object_boxes: Float[Tensor, "B N H W"], min_ratio: float
+) -> Float[Tensor, ""]:
+    """Hinge on each object's own coverage of its own box: mean over objects of relu(min_ratio - coverage_bn).
+
+    coverage_bn = sum(alpha_bn * box_bn) / sum(box_bn), with alpha_bn object n's accumulated alpha on its
+    own and box_bn its projected box (0 for absent objects and objects out of view, which are left out;
+    with none left the loss is 0). Not in GIRAFFE HD, whose coverage hinge acts on the whole mask and the
+    batch mean: with several objects, that lets a slot draw nothing while the others cover for it, and a
+    scene then shows fewer objects than its slots. Each object is held to its own box here.
+    """
+    area = object_boxes.sum(dim=(2, 3))
+    valid = area > 0
+    coverage = (object_alpha * object_boxes).sum(dim=(2, 3)) / area.clamp(min=torch.finfo(object_alpha.dtype).tiny)
+    return (F.relu(min_ratio - coverage) * valid).sum() / valid.sum().clamp(min=1)
+
+
 def mask_excess_coverage_loss(mask: Float[Tensor, "B 1 H W"], max_ratio: float) -> Float[Tensor, ""]:
     """Hinge on foreground coverage above a ceiling: relu(mean_b coverage_b - max_ratio), coverage_b the
     fraction of image b the mask covers.

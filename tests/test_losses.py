@@ -12,6 +12,7 @@ from giraffehd.losses import (
     mask_excess_coverage_loss,
     mask_outside_box_loss,
     nonfinite_check,
+    object_coverage_loss,
     r1_penalty,
 )
 from giraffehd.networks.discriminator import Discriminator
@@ -130,3 +131,27 @@ def test_excess_coverage_is_a_hinge_on_the_batch_mean_share_of_the_image():
     mask.requires_grad_(True)
     mask_excess_coverage_loss(mask, 0.1).backward()
     assert torch.all(mask.grad > 0)
+
+
+def test_object_coverage_holds_each_object_to_its_own_box():
+    boxes = torch.zeros(1, 3, 4, 4)
+    boxes[0, 0, :2, :2] = 1  # object 0: top-left quarter
+    boxes[0, 1, 2:, 2:] = 1  # object 1: bottom-right quarter; object 2: absent (no box)
+    alpha = torch.zeros(1, 3, 4, 4)
+    alpha[0, 0, :2, :2] = 1.0  # object 0 fills its box
+    alpha[0, 2] = 1.0  # the absent object's alpha does not count
+    # Object 1 draws nothing: it alone pays the hinge, averaged over the two objects in view.
+    assert object_coverage_loss(alpha, boxes, 0.2).item() == pytest.approx(0.2 / 2)
+    # Object 0 covering all of object 1's box does not help object 1 (the whole-mask hinge would be 0).
+    alpha[0, 0, 2:, 2:] = 1.0
+    assert object_coverage_loss(alpha, boxes, 0.2).item() == pytest.approx(0.1)
+    alpha[0, 1, 2:, 2:] = 0.5
+    assert object_coverage_loss(alpha, boxes, 0.2).item() == 0.0
+    assert object_coverage_loss(alpha, torch.zeros_like(boxes), 0.2).item() == 0.0  # nothing in view
+
+
+def test_object_coverage_pushes_an_empty_object_up_and_leaves_a_covered_one():
+    boxes = torch.ones(1, 2, 2, 2)
+    alpha = torch.tensor([0.0, 0.9]).reshape(1, 2, 1, 1).expand(1, 2, 2, 2).clone().requires_grad_(True)
+    object_coverage_loss(alpha, boxes, 0.3).backward()
+    assert (alpha.grad[0, 0] < 0).all() and (alpha.grad[0, 1] == 0).all()

@@ -73,12 +73,16 @@ def projected_box_rects(scene: SceneParameters, resolution: int, pad: float = 0.
 
 def rects_to_mask(rects: Float[Tensor, "B N 4"], resolution: int) -> Float[Tensor, "B 1 H W"]:
     """Union of rectangles (u_min, v_min, u_max, v_max) tested at pixel centres: 1 inside, 0 outside."""
+    return rects_to_masks(rects, resolution).amax(dim=1, keepdim=True)
+
+
+def rects_to_masks(rects: Float[Tensor, "B N 4"], resolution: int) -> Float[Tensor, "B N H W"]:
+    """Each rectangle (u_min, v_min, u_max, v_max) on its own, tested at pixel centres: 1 inside, 0 outside."""
     centres = torch.arange(resolution, dtype=rects.dtype, device=rects.device) + 0.5
     u_min, v_min, u_max, v_max = (rects[..., k, None] for k in range(4))  # each (B, N, 1)
     inside_u = (centres >= u_min) & (centres <= u_max)  # (B, N, W)
     inside_v = (centres >= v_min) & (centres <= v_max)  # (B, N, H)
-    inside = (inside_v[..., :, None] & inside_u[..., None, :]).any(dim=1)  # (B, H, W)
-    return inside[:, None].to(rects.dtype)
+    return (inside_v[..., :, None] & inside_u[..., None, :]).to(rects.dtype)
 
 
 def projected_box_mask(scene: SceneParameters, resolution: int, pad: float = 0.0) -> Float[Tensor, "B 1 H W"]:

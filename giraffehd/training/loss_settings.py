@@ -19,14 +19,20 @@ class LossSettings:
     mask_min_coverage: float = COVERAGE_MIN_RATIO  # share of the object's box the mask should cover at least
     mask_max_coverage: float | None = None  # ceiling on the mask's share of the image; None: no ceiling
     mask_binarization_weight: float = BINARIZATION_WEIGHT
+    # Share of its own projected box each present object's own alpha should cover at least (several objects:
+    # no slot may draw nothing); None: off. Weighted by mask_coverage_weight.
+    mask_object_min_coverage: float | None = None
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name != "mask_max_coverage" and not value >= 0:
+            if field.name not in ("mask_max_coverage", "mask_object_min_coverage") and not value >= 0:
                 raise ValueError(f"{field.name} must not be negative, got {value}")
         if not self.mask_min_coverage <= 1:
             raise ValueError(f"mask_min_coverage must be in [0, 1] (a share of the box), got {self.mask_min_coverage}")
+        floor = self.mask_object_min_coverage
+        if floor is not None and not 0 < floor <= 1:
+            raise ValueError(f"mask_object_min_coverage must be None (off) or in (0, 1], got {floor}")
         ceiling = self.mask_max_coverage
         if ceiling is not None and not 0 < ceiling <= 1:
             raise ValueError(f"mask_max_coverage must be None (no ceiling) or in (0, 1], got {ceiling}")

@@ -34,7 +34,7 @@ from giraffehd.losses import discriminator_loss, generator_loss, nonfinite_check
 from giraffehd.model.generator import Generator
 from giraffehd.model.image_compositor import ImageCompositor
 from giraffehd.networks.discriminator import Discriminator
-from giraffehd.rendering.box_projection import projected_box_mask
+from giraffehd.rendering.box_projection import projected_box_mask, projected_box_rects, rects_to_masks
 from giraffehd.scene import SceneParameters, ScenePrior
 from giraffehd.training.ema import update_ema
 from giraffehd.training.loss_settings import LossSettings
@@ -167,7 +167,11 @@ class GiraffeHDModule(lightning.LightningModule):
         # The mask losses read the mask before steepening: the steepened one is flat (no gradient) where
         # the alpha is below 0.5 - 0.5 / steepness, where binarization would push a faint object out of sight.
         box = projected_box_mask(scene, out.soft_mask.shape[-1], pad=self.losses.mask_box_pad)
-        masks = mask_losses(out.soft_mask, box, self.losses)
+        object_boxes = None
+        if self.losses.mask_object_min_coverage is not None:
+            rects = projected_box_rects(scene, out.object_alpha.shape[-1], pad=self.losses.mask_box_pad)
+            object_boxes = rects_to_masks(rects, out.object_alpha.shape[-1])
+        masks = mask_losses(out.soft_mask, box, self.losses, out.object_alpha, object_boxes)
         g_total = g_adv + masks.total
         self._stop_if_not_finite(step, {"g_loss": g_total})
         opt_g.zero_grad(set_to_none=True)
@@ -228,6 +232,8 @@ class GiraffeHDModule(lightning.LightningModule):
         logged["train/mask_outside_box"] = masks.outside_box.detach()
         logged["train/mask_coverage"] = masks.coverage.detach()
         logged["train/mask_binarization"] = masks.binarization.detach()
+        if self.losses.mask_object_min_coverage is not None:
+            logged["train/mask_object_coverage"] = masks.object_coverage.detach()
         logged["train/real_logit"] = real_logits.detach().mean()
         self.log_dict(logged, on_step=True, prog_bar=False, batch_size=batch)
         now = time.perf_counter()

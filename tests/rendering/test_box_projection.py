@@ -9,6 +9,7 @@ from giraffehd.rendering.box_projection import (
     projected_box_mask,
     projected_box_rects,
     rects_to_mask,
+    rects_to_masks,
 )
 from giraffehd.scene import ScenePrior
 
@@ -142,3 +143,13 @@ def test_generator_alpha_lies_inside_each_objects_box():
     union = projected_box_mask(scene, 16)
     assert torch.all(out.low_res_alpha * (1 - union) == 0)
     assert 0 < union.mean() < 1
+
+
+def test_each_rectangle_alone_and_their_union():
+    rects = torch.tensor([[[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 4.0, 3.0], [0.0, 0.0, 0.0, 0.0]]])
+    masks = rects_to_masks(rects, 4)
+    assert masks.shape == (1, 3, 4, 4)
+    assert masks[0, 0].sum() == 4 and masks[0, 0, :2, :2].all()
+    assert masks[0, 1].sum() == 6 and masks[0, 1, 1:3, 1:].all()
+    assert masks[0, 2].sum() == 0  # an absent object's zero rectangle covers no pixel centre
+    assert torch.equal(rects_to_mask(rects, 4), masks.amax(dim=1, keepdim=True))

@@ -25,6 +25,8 @@ def test_defaults_are_giraffe_hds():
         ({"mask_min_coverage": -0.1}, r"^mask_min_coverage must not be negative"),
         ({"mask_max_coverage": 0.0}, r"^mask_max_coverage must be None \(no ceiling\) or in \(0, 1\], got 0\.0$"),
         ({"mask_max_coverage": 1.5}, r"^mask_max_coverage must be None"),
+        ({"mask_object_min_coverage": 0.0}, r"^mask_object_min_coverage must be None \(off\) or in \(0, 1\]"),
+        ({"mask_object_min_coverage": -0.2}, r"^mask_object_min_coverage must be None"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(values, message):
@@ -51,3 +53,18 @@ def test_mask_losses_are_the_weighted_terms():
     assert losses.total.item() == pytest.approx(2.0 * 0.125 + 3.0 * 0.25 + 5.0 * 0.25)
     capped = mask_losses(mask, box, LossSettings(mask_min_coverage=0.5, mask_max_coverage=0.1))
     assert capped.coverage.item() == pytest.approx(0.25 + (0.25 - 0.1))  # plus the share of the image above 0.1
+
+
+def test_the_object_coverage_term_is_off_by_default_and_weighted_like_coverage_when_on():
+    mask = torch.full((1, 1, 2, 2), 1.0)
+    box = torch.ones_like(mask)
+    alpha = torch.zeros(1, 2, 2, 2)
+    alpha[0, 0] = 1.0  # object 1 draws nothing
+    boxes = torch.ones(1, 2, 2, 2)
+    off = mask_losses(mask, box, LossSettings(), alpha, boxes)
+    assert off.object_coverage.item() == 0.0
+    on = mask_losses(mask, box, LossSettings(mask_coverage_weight=3.0, mask_object_min_coverage=0.4), alpha, boxes)
+    assert on.object_coverage.item() == pytest.approx(0.4 / 2)
+    assert on.total.item() == pytest.approx(off.total.item() + 3.0 * 0.2)
+    with pytest.raises(ValueError, match="needs each object's alpha and box"):
+        mask_losses(mask, box, LossSettings(mask_object_min_coverage=0.4))
