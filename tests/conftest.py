@@ -127,3 +127,16 @@ def assert_close_in_norm(actual: torch.Tensor, expected: torch.Tensor, rel: floa
     rounding can move a pre-activation across lrelu's kink and change a few elements' slopes (0.2 vs 1)."""
     error = (actual - expected).norm().item()
     assert error <= rel * expected.norm().item(), f"{name}: |diff| {error:.3g} vs |expected| {expected.norm():.3g}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly when the viewer's browser tests could not run (no headless Chromium on this machine)."""
+    import shutil
+
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        terminalreporter.section("viewer browser tests NOT RUN", sep="!", red=True, bold=True)
+        terminalreporter.line(
+            "headless Chromium not found: install it (root: apt-get update && apt-get install -y chromium); "
+            ".ci/run does",
+            red=True,
+        )

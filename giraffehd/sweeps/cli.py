@@ -2,6 +2,7 @@
 
     giraffehd-render checkpoint=runs/demo
     giraffehd-render checkpoint=runs/demo sweeps=[elevation,rotation] sweep.elevation=[0,45]
+    giraffehd-render checkpoint=models/hd_car_256.pt scene=scene.json sweeps=[]   # a viewer's export
 
 Everything is checked before any rendering starts (settings, the checkpoint, the sweeps and their
 ranges, the output folder); a bad value stops with one line, ``giraffehd-render: error: ...``, exit code 2.
@@ -9,6 +10,7 @@ ranges, the output folder); a bad value stops with one line, ``giraffehd-render:
 
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import hydra
@@ -18,9 +20,12 @@ from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.media import save_image
 from giraffehd.model_io import load_model
+from giraffehd.sweeps.api import render, write_grid
 from giraffehd.sweeps.job import RenderOptions, run_sweeps
 from giraffehd.sweeps.plan import plan_sweeps
+from giraffehd.sweeps.scene_file import read_scene_file
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
 VIDEO_FORMATS = ("mp4", "gif")
@@ -92,15 +97,40 @@ def run_render(cfg: DictConfig) -> list[Path]:
         raise ValueError(f"object_index must be in [0, {num_objects - 1}] for this model, got {options.object_index}")
     ranges = OmegaConf.to_container(cfg.sweep, resolve=True)
     sweeps = cfg.sweeps if isinstance(cfg.sweeps, str) else list(cfg.sweeps)
-    plans, notes = plan_sweeps(sweeps, ranges, model.prior, cfg.steps, cfg.frames, cfg.extrapolate)
+    only_scene = cfg.scene is not None and not sweeps  # sweeps=[] with a scene file: the frame alone
+    plans, notes = (
+        ([], []) if only_scene else plan_sweeps(sweeps, ranges, model.prior, cfg.steps, cfg.frames, cfg.extrapolate)
+    )
+    base = None
+    if cfg.scene is not None:
+        scene_file = read_scene_file(cfg.scene, num_objects)
+        base = scene_file.scene
+        options = replace(
+            options,
+            seeds=list(range(options.seeds[0], options.seeds[0] + base.batch_size)),
+            truncation_psi=options.truncation_psi if scene_file.truncation_psi is None else scene_file.truncation_psi,
+            batch_size=options.batch_size if scene_file.batch_size is None else scene_file.batch_size,
+        )
+        notes.append(
+            f"scene file {cfg.scene}: {base.batch_size} scene(s), rendered with truncation_psi="
+            f"{options.truncation_psi} and batch_size={options.batch_size}"
+        )
     output_dir = Path(cfg.output_dir)
     _check_writable(output_dir)
     for note in notes:
         print(f"giraffehd-render: note: {note}", file=sys.stderr)
+    written = []
+    if base is not None:
+        frames = render(model.generator, base.to(device), options.truncation_psi, options.batch_size)
+        # One scene: its frame exactly (no grid padding), the image a viewer export shows; several: a row.
+        path = output_dir / "scene.png"
+        written.append(
+            save_image(frames.image[0], path) if base.batch_size == 1 else write_grid(frames.image[None], path)
+        )
     video = bool(options.video_formats)
     total = len(options.seeds) * sum(len(p.grid_values) + (len(p.video_values) if video else 0) for p in plans)
-    with tqdm(total=total, desc=f"rendering {len(plans)} sweeps", unit="frame") as progress:
-        return run_sweeps(model, plans, options, output_dir, progress.update)
+    with tqdm(total=total, desc=f"rendering {len(plans)} sweeps", unit="frame", disable=not plans) as progress:
+        return written + run_sweeps(model, plans, options, output_dir, progress.update, base)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")

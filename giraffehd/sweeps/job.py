@@ -111,12 +111,21 @@ def run_sweeps(
     options: RenderOptions,
     output_dir: str | Path,
     progress: Callable[[int], object] | None = None,
+    base: SceneParameters | None = None,
 ) -> list[Path]:
-    """Render and write every sweep of ``plans``; returns the files written, in order."""
+    """Render and write every sweep of ``plans``; returns the files written, in order.
+
+    ``base`` (one scene per seed): the rows' own scenes, in place of each seed's first draw (a scene file);
+    the seeds still draw the targets of interpolations and swaps.
+    """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     video = bool(options.video_formats)
     rows = sample_rows(model.prior, list(options.seeds), max((p.num_targets for p in plans), default=0))
+    if base is not None:
+        if base.batch_size != len(rows):
+            raise ValueError(f"{base.batch_size} base scenes for {len(rows)} seeds")
+        rows = [[base.select(slice(i, i + 1)), *row[1:]] for i, row in enumerate(rows)]
     resolution = model.generator.image_resolution
     tile = options.video_size or -(-resolution // 16) * 16  # MP4 frame sides must be multiples of 16
     written = []

@@ -1,6 +1,7 @@
 """giraffehd-render end to end, from a checkpoint written by a short training run, and its refusals."""
 
 import json
+import re
 import sys
 
 import imageio.v3 as iio
@@ -152,3 +153,50 @@ def test_an_output_folder_that_cannot_be_written_is_refused(capsys, tiny_run, tm
     blocker.write_text("")
     line = _refusal(capsys, tmp_path, f"checkpoint={tiny_run}", "sweeps=[elevation]", f"output_dir={blocker / 'out'}")
     assert f"output_dir {blocker / 'out'} is not writable" in line
+
+
+def test_a_scene_file_renders_its_frame_exactly_and_starts_every_sweep(tiny_run, tmp_path):
+    from giraffehd.viewer.exports import scene_record
+    from giraffehd.viewer.state import initial_state, scene_of
+
+    model = load_model(tiny_run)
+    state = initial_state(model.prior, 5, truncation_psi=0.6).replace_object(0, rotation_deg=33.0)
+    scene_file = tmp_path / "view.json"
+    scene_file.write_text(json.dumps(scene_record(state, model.prior, str(tiny_run))))
+    out = tmp_path / "out"
+    _main(f"checkpoint={tiny_run}", f"scene={scene_file}", "sweeps=[elevation]", f"output_dir={out}", "steps=2",
+          "frames=2", "video_formats=[]")  # fmt: skip
+    scene = scene_of(state, model.prior)
+    expected = render(model.generator, scene, 0.6, batch_size=1).image[0]  # the file's psi and batch size
+    frame = iio.imread(out / "scene.png")
+    assert frame.tolist() == (expected * 255).round().to(torch.uint8).permute(1, 2, 0).numpy().tolist()
+    doc = json.loads((out / "elevation.json").read_text())
+    first = scene_from_json(doc["grid"][0]["scene"])  # the sweep's row starts from the file's scene
+    assert torch.equal(first.object_shape, scene.object_shape) and first.object_rotation_deg[0, 0] == 33.0
+    assert doc["truncation_psi"] == 0.6
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "scene file .*missing.json does not exist"),
+        ("{not json", "is not readable JSON"),
+        ('{"scene": {"camera_radius": 2.0}}', "not a scene record: missing"),
+    ],
+)
+def test_bad_scene_files_are_refused_in_one_line(capsys, tiny_run, tmp_path, content, message):
+    path = tmp_path / "missing.json"
+    if content is not None:
+        path.write_text(content)
+    assert re.search(message, _refusal(capsys, tmp_path, f"checkpoint={tiny_run}", f"scene={path}", "sweeps=[]"))
+
+
+def test_a_scene_file_with_other_object_slots_is_refused(capsys, tiny_run, tmp_path):
+    from giraffehd.scene import ScenePrior
+    from giraffehd.scene_json import scene_to_json
+
+    other = ScenePrior(num_objects=3, z_dim=load_model(tiny_run).prior.z_dim).sample(1, torch.Generator())
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps(scene_to_json(other)[0]))
+    line = _refusal(capsys, tmp_path, f"checkpoint={tiny_run}", f"scene={path}", "sweeps=[]")
+    assert "has 3 object slots, the model 1" in line

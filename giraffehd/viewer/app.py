@@ -1,0 +1,364 @@
+"""The viewer's page: viser's browser camera and GUI wired to a :class:`ViewState` and a render worker.
+
+viser serves a three.js page: dragging orbits its camera (left drag turns, wheel dollies, right drag
+pans), and GUI controls declared here appear in its side panel. The generated image is the view's
+background, letterboxed to the browser's aspect, and, pixel for pixel, the "Frame" image in the panel.
+Every change (a control, a drag) makes a new :class:`ViewState` and posts it to the render worker; the
+worker publishes each finished picture to every connected page. One view is shared by all pages.
+"""
+
+import contextlib
+import io
+import threading
+import time
+
+import numpy as np
+import viser
+
+from giraffehd.knobs import all_knobs
+from giraffehd.model_io import LoadedModel
+from giraffehd.viewer.exports import TURNTABLE, scene_json_bytes, turntable_mp4
+from giraffehd.viewer.frame import letterbox, png_bytes, render_view
+from giraffehd.viewer.orbit import MAX_ELEVATION_DEG, Orbit, offset_from_orbit, orbit_from_offset, wrap_degrees
+from giraffehd.viewer.state import SHOW, Code, ViewState, initial_state
+from giraffehd.viewer.worker import RenderWorker
+
+ORBIT_TOLERANCE = 1e-3  # a browser camera closer than this (degrees, scene units) to the view is the same pose
+
+
+def _widened(low: float, high: float, margin: float) -> tuple[float, float]:
+    span = max(high - low, margin)
+    return low - span / 2, high + span / 2
+
+
+class Viewer:
+    """A running viewer on ``host:port`` for ``model``; ``close()`` stops it."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        checkpoint: str,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        seed: int = 0,
+        truncation_psi: float = 1.0,
+        turntable_frames: int = 48,
+        fps: int = 24,
+    ) -> None:
+        self.model, self.checkpoint = model, checkpoint
+        self.prior = model.prior
+        self.turntable_frames, self.fps = turntable_frames, fps
+        self.state = initial_state(self.prior, seed, truncation_psi)
+        self._home = self.state
+        self._lock = threading.RLock()
+        self.latest: tuple[int, ViewState, np.ndarray] | None = None  # the last published frame
+        self.frames_published = 0
+        with contextlib.redirect_stdout(io.StringIO()):  # viser's own banner: the entry point prints the address
+            self.server = viser.ViserServer(host=host, port=port, label="giraffehd", verbose=False)
+        self.server.scene.set_up_direction("+y")
+        self.worker: RenderWorker[ViewState, np.ndarray] = RenderWorker(
+            lambda state: render_view(model.generator, self.prior, state), self._publish, self._report
+        )
+        self._build_gui(seed)
+        self.server.on_client_connect(self._connect)
+        self.post()
+
+    # --- state ---------------------------------------------------------------------------------------
+    def post(self, state: ViewState | None = None) -> int:
+        """Make ``state`` (default: the current one) the view and render it."""
+        with self._lock:
+            if state is not None:
+                self.state = state
+            return self.worker.post(self.state)
+
+    def _change(self, **changes) -> None:
+        with self._lock:
+            self.post(self.state.replace(**changes))
+
+    def _change_object(self, **changes) -> None:
+        with self._lock:
+            self.post(self.state.replace_object(self._slot(), **changes))
+
+    def _slot(self) -> int:
+        return int(self.gui["object"].value) - 1
+
+    # --- publishing ----------------------------------------------------------------------------------
+    def _publish(self, number: int, state: ViewState, picture: np.ndarray) -> None:
+        self.latest = (number, state, picture)
+        self.frames_published += 1
+        self.gui["frame"].image = picture
+        for client in self.server.get_clients().values():
+            self._show_on(client, picture)
+        render_ms = 1000 * self.worker.stats.seconds / max(1, self.worker.stats.rendered)
+        self.gui[
+            "status"
+        ].content = f"frame {number} &middot; {picture.shape[1]} px &middot; {render_ms:.0f} ms per frame on average"
+
+    def _show_on(self, client: viser.ClientHandle, picture: np.ndarray) -> None:
+        try:
+            aspect = client.camera.aspect
+        except (AssertionError, ZeroDivisionError):  # the page has not reported its size yet
+            aspect = 1.0
+        client.scene.set_background_image(letterbox(picture, aspect), format="png")
+
+    def _report(self, error: BaseException) -> None:
+        message = " ".join(str(error).split()) or type(error).__name__
+        self.gui["status"].content = f"**render failed:** {message}"
+
+    # --- browser camera ------------------------------------------------------------------------------
+    def _connect(self, client: viser.ClientHandle) -> None:
+        self._move_camera(client)
+        client.camera.on_update(self._camera_moved)
+        if self.latest is not None:
+            self._show_on(client, self.latest[2])
+
+    def _move_camera(self, client: viser.ClientHandle) -> None:
+        state = self.state
+        offset = offset_from_orbit(Orbit(state.azimuth_deg, state.elevation_deg, state.radius))
+        with client.atomic():
+            client.camera.position = offset
+            client.camera.look_at = (0.0, 0.0, 0.0)
+
+    def _camera_moved(self, camera: viser.CameraHandle) -> None:
+        orbit = orbit_from_offset(tuple(np.asarray(camera.position) - np.asarray(camera.look_at)))
+        with self._lock:
+            state = self.state
+            same = (
+                abs(wrap_degrees(orbit.azimuth_deg - state.azimuth_deg)) < ORBIT_TOLERANCE
+                and abs(orbit.elevation_deg - state.elevation_deg) < ORBIT_TOLERANCE
+                and abs(orbit.radius - state.radius) < ORBIT_TOLERANCE
+            )
+            if same:  # our own move echoed back, or a resize: show the last frame at the new aspect
+                if self.latest is not None:
+                    self._show_on(camera.client, self.latest[2])
+                return
+            self.post(
+                state.replace(azimuth_deg=orbit.azimuth_deg, elevation_deg=orbit.elevation_deg, radius=orbit.radius)
+            )
+            self._sync_camera_controls()
+
+    def _move_cameras(self) -> None:
+        for client in self.server.get_clients().values():
+            self._move_camera(client)
+
+    # --- GUI -----------------------------------------------------------------------------------------
+    def _build_gui(self, seed: int) -> None:
+        gui, prior, knobs = self.server.gui, self.prior, all_knobs(self.prior)
+        state = self.state
+        self.gui: dict = {}
+        g = self.gui
+        g["frame"] = gui.add_image(np.zeros((8, 8, 3), np.uint8), label="Frame", format="png")
+        g["status"] = gui.add_markdown("starting ...")
+
+        with gui.add_folder("Camera"):
+            radius = knobs["radius"].default_range
+            fov = knobs["fov"].default_range
+            g["azimuth"] = gui.add_slider("Azimuth (deg)", -180.0, 180.0, 0.5, wrap_degrees(state.azimuth_deg))
+            g["elevation"] = gui.add_slider(
+                "Elevation (deg)", -MAX_ELEVATION_DEG, MAX_ELEVATION_DEG, 0.1, state.elevation_deg
+            )
+            g["radius"] = gui.add_slider("Radius", 0.5 * radius[0], 2.0 * radius[1], 0.01, state.radius)
+            g["fov"] = gui.add_slider(
+                "Field of view (deg)", max(1.0, fov[0] / 2), min(120.0, fov[1] * 2), 0.1, state.fov_deg
+            )
+            g["reset"] = gui.add_button("Reset view")
+        with gui.add_folder("Objects"):
+            g["object"] = gui.add_dropdown("Object", [str(k + 1) for k in range(prior.num_objects)], initial_value="1")
+            g["present"] = gui.add_checkbox("Present", True)
+            with gui.add_folder("Pose"):
+                g["rotation"] = gui.add_slider("Rotation (deg)", -180.0, 180.0, 0.5, 0.0)
+                for name in "xyz":
+                    low, high = _widened(*knobs[f"translation_{name}"].default_range, 0.5)
+                    g[f"t{name}"] = gui.add_slider(f"Translation {name}", low, high, 0.005, 0.0)
+                low, high = knobs["scale"].default_range
+                g["scale"] = gui.add_slider("Scale (x mean size)", 0.25 * low, 2.0 * high, 0.01, 1.0)
+            with gui.add_folder("Codes"):
+                for kind in ("shape", "appearance"):
+                    g[f"{kind}_seed"] = gui.add_number(f"{kind.capitalize()} seed", 0, min=0, step=1)
+                    g[f"{kind}_other"] = gui.add_number(f"{kind.capitalize()} seed B", 1, min=0, step=1)
+                    g[f"{kind}_t"] = gui.add_slider(f"{kind.capitalize()} A to B", 0.0, 1.0, 0.01, 0.0)
+            if prior.num_objects > 1:
+                g["add"] = gui.add_button("Add object")
+                g["remove"] = gui.add_button("Remove object")
+        with gui.add_folder("Background", expand_by_default=False):
+            for kind in ("shape", "appearance"):
+                g[f"bg_{kind}_seed"] = gui.add_number(f"Background {kind} seed", 0, min=0, step=1)
+                g[f"bg_{kind}_other"] = gui.add_number(f"Background {kind} seed B", 1, min=0, step=1)
+                g[f"bg_{kind}_t"] = gui.add_slider(f"Background {kind} A to B", 0.0, 1.0, 0.01, 0.0)
+        with gui.add_folder("Render"):
+            g["show"] = gui.add_dropdown("Show", SHOW, initial_value=state.show)
+            g["truncation"] = gui.add_slider("Truncation psi", 0.0, 1.0, 0.01, state.truncation_psi)
+            g["seed"] = gui.add_number("Scene seed", seed, min=0, step=1)
+            g["new_scene"] = gui.add_button("New scene from seed")
+        with gui.add_folder("Export"):
+            g["turntable_of"] = gui.add_dropdown("Turntable turns", TURNTABLE, initial_value="objects")
+            g["export_png"] = gui.add_button("Download frame (PNG)")
+            g["export_mp4"] = gui.add_button("Download turntable (MP4)")
+            g["export_json"] = gui.add_button("Download scene (JSON)")
+        self._sync_controls()
+        self._wire()
+
+    def _wire(self) -> None:
+        g = self.gui
+
+        def from_user(handler):
+            def callback(event) -> None:
+                if event.client is not None:  # values set here (syncing the panel) are not user changes
+                    handler(event)
+
+            return callback
+
+        def camera_knob(event) -> None:
+            self._change(
+                azimuth_deg=float(g["azimuth"].value),
+                elevation_deg=float(g["elevation"].value),
+                radius=float(g["radius"].value),
+            )
+            self._move_cameras()
+
+        for name in ("azimuth", "elevation", "radius"):
+            g[name].on_update(from_user(camera_knob))
+        g["fov"].on_update(from_user(lambda e: self._change(fov_deg=float(g["fov"].value))))
+        g["reset"].on_click(lambda e: self._reset())
+        g["object"].on_update(from_user(lambda e: self._sync_object_controls()))
+        g["present"].on_update(from_user(lambda e: self._change_object(present=bool(g["present"].value))))
+        g["rotation"].on_update(from_user(lambda e: self._change_object(rotation_deg=float(g["rotation"].value))))
+
+        def translation(event) -> None:
+            self._change_object(translation=tuple(float(g[f"t{n}"].value) for n in "xyz"))
+
+        for name in "xyz":
+            g[f"t{name}"].on_update(from_user(translation))
+        g["scale"].on_update(from_user(lambda e: self._change_object(scale=float(g["scale"].value))))
+        for kind in ("shape", "appearance"):
+
+            def object_code(event, kind=kind) -> None:
+                self._change_object(**{kind: self._code(kind)})
+
+            def background_code(event, kind=kind) -> None:
+                self._change(**{f"background_{kind}": self._code(f"bg_{kind}")})
+
+            for part in ("seed", "other", "t"):
+                g[f"{kind}_{part}"].on_update(from_user(object_code))
+                g[f"bg_{kind}_{part}"].on_update(from_user(background_code))
+        if "add" in g:
+            g["add"].on_click(lambda e: self._add_object())
+            g["remove"].on_click(lambda e: self._remove_object())
+        g["show"].on_update(from_user(lambda e: self._change(show=str(g["show"].value))))
+        g["truncation"].on_update(from_user(lambda e: self._change(truncation_psi=float(g["truncation"].value))))
+        g["new_scene"].on_click(lambda e: self._new_scene())
+        for name in ("png", "mp4", "json"):
+            g[f"export_{name}"].on_click(self._reporting(getattr(self, f"_export_{name}")))
+
+    def _reporting(self, handler):
+        """``handler`` with any failure shown in the panel's status line instead of lost in a thread."""
+
+        def run(event) -> None:
+            try:
+                handler(event)
+            except Exception as error:
+                self._report(error)
+
+        return run
+
+    def _code(self, prefix: str) -> Code:
+        g = self.gui
+        return Code(int(g[f"{prefix}_seed"].value), int(g[f"{prefix}_other"].value), float(g[f"{prefix}_t"].value))
+
+    def _sync_camera_controls(self) -> None:
+        g, s = self.gui, self.state
+        g["azimuth"].value = wrap_degrees(s.azimuth_deg)
+        g["elevation"].value = max(-MAX_ELEVATION_DEG, min(MAX_ELEVATION_DEG, s.elevation_deg))
+        g["radius"].value = s.radius
+        g["fov"].value = s.fov_deg
+
+    def _sync_object_controls(self) -> None:
+        g = self.gui
+        o = self.state.objects[self._slot()]
+        g["present"].value = o.present
+        g["rotation"].value = wrap_degrees(o.rotation_deg)
+        for axis, name in enumerate("xyz"):
+            g[f"t{name}"].value = o.translation[axis]
+        g["scale"].value = o.scale
+        for kind in ("shape", "appearance"):
+            c = getattr(o, kind)
+            g[f"{kind}_seed"].value, g[f"{kind}_other"].value, g[f"{kind}_t"].value = c.seed, c.other, c.t
+
+    def _sync_controls(self) -> None:
+        g, s = self.gui, self.state
+        self._sync_camera_controls()
+        self._sync_object_controls()
+        for kind in ("shape", "appearance"):
+            c = getattr(s, f"background_{kind}")
+            g[f"bg_{kind}_seed"].value, g[f"bg_{kind}_other"].value, g[f"bg_{kind}_t"].value = c.seed, c.other, c.t
+        g["show"].value = s.show
+        g["truncation"].value = s.truncation_psi
+
+    def _reset(self) -> None:
+        home = self._home
+        with self._lock:
+            self.post(
+                self.state.replace(
+                    azimuth_deg=home.azimuth_deg,
+                    elevation_deg=home.elevation_deg,
+                    radius=home.radius,
+                    fov_deg=home.fov_deg,
+                )
+            )
+            self._sync_camera_controls()
+        self._move_cameras()
+
+    def _new_scene(self) -> None:
+        with self._lock:
+            fresh = initial_state(self.prior, int(self.gui["seed"].value), self.state.truncation_psi)
+            self._home = fresh
+            self.post(fresh.replace(show=self.state.show))
+            self._sync_controls()
+        self._move_cameras()
+
+    def _add_object(self) -> None:
+        with self._lock:
+            absent = [k for k, o in enumerate(self.state.objects) if not o.present]
+            if not absent:
+                self.gui["status"].content = "every object slot is already present"
+                return
+            self.gui["object"].value = str(absent[0] + 1)
+            self.post(self.state.replace_object(absent[0], present=True))
+            self._sync_object_controls()
+
+    def _remove_object(self) -> None:
+        with self._lock:
+            self.post(self.state.replace_object(self._slot(), present=False))
+            self._sync_object_controls()
+
+    # --- exports -------------------------------------------------------------------------------------
+    def _export_png(self, event) -> None:
+        self.worker.wait_idle(timeout=60.0)
+        if event.client is not None and self.latest is not None:
+            event.client.send_file_download("giraffehd_frame.png", png_bytes(self.latest[2]), save_immediately=True)
+
+    def _export_mp4(self, event) -> None:
+        if event.client is None:
+            return
+        state = self.state
+        self.gui["status"].content = f"rendering a turntable of {self.turntable_frames} frames ..."
+        start = time.perf_counter()
+        data = turntable_mp4(
+            self.model.generator,
+            self.prior,
+            state,
+            str(self.gui["turntable_of"].value),
+            self.turntable_frames,
+            self.fps,
+        )
+        self.gui["status"].content = f"turntable rendered in {time.perf_counter() - start:.1f} s"
+        event.client.send_file_download("giraffehd_turntable.mp4", data, save_immediately=True)
+
+    def _export_json(self, event) -> None:
+        if event.client is not None:
+            data = scene_json_bytes(self.state, self.prior, self.checkpoint)
+            event.client.send_file_download("giraffehd_scene.json", data, save_immediately=True)
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.server.stop()

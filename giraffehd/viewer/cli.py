@@ -1,0 +1,115 @@
+"""giraffehd-view: a trained model's every knob, live in the browser (conf/view.yaml, docs/view.md).
+
+    giraffehd-view                                   # models/hd_car_256.pt on http://127.0.0.1:8080
+    giraffehd-view checkpoint=runs/demo port=8081
+
+Everything is checked before the server starts (settings, the checkpoint, the port); a bad value stops
+with one line, ``giraffehd-view: error: ...``, exit status 2. Ctrl-C stops the server (exit status 0).
+"""
+
+import errno
+import socket
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from giraffehd.allocator import keep_freed_memory
+from giraffehd.model_io import load_model
+
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_settings(cfg: DictConfig) -> None:
+    def require(ok: bool, key: str, rule: str) -> None:
+        if not ok:
+            raise ValueError(f"{key} {rule}, got {cfg[key]!r}")
+
+    require(isinstance(cfg.host, str) and bool(cfg.host), "host", "must be an address such as 127.0.0.1")
+    require(_is_int(cfg.port) and 1 <= cfg.port <= 65535, "port", "must be an integer from 1 to 65535")
+    require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
+    require(cfg.threads is None or (_is_int(cfg.threads) and cfg.threads >= 1), "threads", "must be null or >= 1")
+    require(_is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+    psi = cfg.truncation_psi
+    require(
+        isinstance(psi, int | float) and not isinstance(psi, bool) and 0 <= psi <= 1,
+        "truncation_psi",
+        "must be in [0, 1]",
+    )
+    require(_is_int(cfg.turntable_frames) and cfg.turntable_frames >= 2, "turntable_frames", "must be an integer >= 2")
+    require(_is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device is cuda, but no CUDA device is available")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port something already listens on (the server would otherwise move to another one)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ValueError(f"port {port} on {host} is in use: stop what holds it, or choose port=...") from None
+            raise ValueError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+
+
+def run_viewer(cfg: DictConfig, block: bool = True):
+    """Check everything, start the viewer and print its address; with ``block``, serve until Ctrl-C."""
+    from giraffehd.viewer.app import Viewer  # viser loads only once the settings are known to be good
+
+    check_settings(cfg)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    device = (
+        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
+    )
+    model = load_model(cfg.checkpoint, device)
+    check_port(cfg.host, cfg.port)
+    viewer = Viewer(
+        model, str(cfg.checkpoint), cfg.host, cfg.port, cfg.seed, cfg.truncation_psi, cfg.turntable_frames, cfg.fps
+    )
+    if viewer.server.get_port() != cfg.port:  # taken between the check and the start
+        viewer.close()
+        raise ValueError(f"port {cfg.port} on {cfg.host} is in use: stop what holds it, or choose port=...")
+    host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+    print(
+        f"giraffehd-view: {model.path} (step {model.step}, {model.generator.image_resolution} px) "
+        f"at http://{host}:{cfg.port}  (Ctrl-C to stop)",
+        flush=True,
+    )
+    if not block:
+        return viewer
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("giraffehd-view: stopped", file=sys.stderr)
+    finally:
+        viewer.close()
+    return None
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="view")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        run_viewer(cfg)
+    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError is a ValueError
+        print(f"giraffehd-view: error: {' '.join(str(error).split())}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    keep_freed_memory()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
