@@ -24,6 +24,10 @@ from giraffehd.viewer.state import SHOW, Code, ViewState, initial_state
 from giraffehd.viewer.worker import RenderWorker
 
 ORBIT_TOLERANCE = 1e-3  # a browser camera closer than this (degrees, scene units) to the view is the same pose
+# While frames stream (a drag), the panel's camera sliders and status line are refreshed at most this often:
+# each refresh re-renders part of the page, which competes with showing frames. The last frame of a
+# burst always refreshes them.
+PANEL_REFRESH_S = 0.25
 
 
 def _widened(low: float, high: float, margin: float) -> tuple[float, float]:
@@ -53,9 +57,14 @@ class Viewer:
         self._lock = threading.RLock()
         self.latest: tuple[int, ViewState, np.ndarray] | None = None  # the last published frame
         self.frames_published = 0
+        self._panel_refreshed = 0.0  # time.monotonic() of the last refresh of the sliders and status
         with contextlib.redirect_stdout(io.StringIO()):  # viser's own banner: the entry point prints the address
             self.server = viser.ViserServer(host=host, port=port, label="giraffehd", verbose=False)
         self.server.scene.set_up_direction("+y")
+        # The panel docked beside the view, not over it: the letterboxed frame stays whole. No share button:
+        # sharing goes through viser's relay on the internet, and a viewer on a forwarded port needs none.
+        self.server.gui.configure_theme(show_share_button=False, control_width="medium")
+        self.server.gui.main_panel.dock_right()
         self.worker: RenderWorker[ViewState, np.ndarray] = RenderWorker(
             lambda state: render_view(model.generator, self.prior, state), self._publish, self._report
         )

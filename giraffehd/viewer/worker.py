@@ -54,6 +54,12 @@ class RenderWorker(Generic[View, Picture]):
             self._condition.notify()
             return self.stats.posted
 
+    @property
+    def has_pending(self) -> bool:
+        """Whether a posted view waits for its render."""
+        with self._condition:
+            return self._pending is not None
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until nothing waits and nothing renders; False when ``timeout`` seconds pass first."""
         deadline = None if timeout is None else time.monotonic() + timeout

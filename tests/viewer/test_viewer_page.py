@@ -90,6 +90,12 @@ def test_dragging_the_view_orbits_the_camera(page, viewer):
     assert viewer.state.radius == pytest.approx(start.radius, rel=1e-3)  # turning does not zoom
     assert_shows_the_render(page, viewer)
     assert viewer.gui["azimuth"].value == pytest.approx(viewer.state.azimuth_deg)  # the panel follows the drag
+    turned = viewer.state
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, 400)  # the wheel dollies: the camera moves away, the orbit's angles stay
+    wait_until(lambda: viewer.state.radius > turned.radius * 1.05, 30, "the wheel to move the camera away")
+    assert viewer.state.azimuth_deg == pytest.approx(turned.azimuth_deg, abs=0.01)
+    assert_shows_the_render(page, viewer)
     page.get_by_role("button", name="Reset view").click()
     home = viewer._home
 
