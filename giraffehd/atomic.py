@@ -31,3 +31,13 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], object], mode
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`write_atomically` calls left in ``folder`` (a kill
+    between creating and renaming them); returns them. Call it only where no other process is writing."""
+    folder = Path(folder)
+    stale = sorted(p for p in folder.glob(".*.tmp") if p.is_file()) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -9,6 +9,8 @@ folder holds the resolved config (config.yaml), checkpoints/last.ckpt (written a
 and logs; ``resume=auto`` (the default) continues from the run folder's last checkpoint when there is one.
 """
 
+import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -23,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.atomic import remove_stale_temporaries
 from giraffehd.data.image_files import DataError
 from giraffehd.model.legacy import is_legacy
 from giraffehd.scene import ScenePrior
@@ -31,11 +34,14 @@ from giraffehd.training.config_errors import config_keys, instantiate_checked, n
 from giraffehd.training.init_from import init_generators
 from giraffehd.training.kept_checkpoints import KeepCheckpoints
 from giraffehd.training.module import GiraffeHDModule, NonFiniteLossError
+from giraffehd.training.resume_hyperparameters import ApplyConfiguredHyperparameters
+from giraffehd.training.run_lock import RunFolderBusy, RunLock
 from giraffehd.training.sample_grid import SampleGrid
 from giraffehd.training.steepness_ramp import SteepnessRamp
+from giraffehd.training.stop_signals import StopOnSignal, TrainingStopped
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-EXPECTED_ERRORS = (ValueError, CheckpointError, NonFiniteLossError, OmegaConfBaseException)
+EXPECTED_ERRORS = (ValueError, CheckpointError, NonFiniteLossError, OmegaConfBaseException, RunFolderBusy)
 # The module's own arguments and the config keys they come from (its errors name the argument).
 MODULE_KEYS = {
     "ema_decay": "training.ema_decay",
@@ -171,18 +177,19 @@ def make_logger(run_dir: Path):
         return CSVLogger(str(run_dir), name="logs")  # logs/version_N/metrics.csv, a new N per launch
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path) -> lightning.Trainer:
-    """The Lightning trainer with its callbacks (checkpoints, sample grids, kept checkpoints); nothing is
-    written until it fits."""
+def build_trainer(cfg: DictConfig, run_dir: Path, extra: list[lightning.Callback] | None = None) -> lightning.Trainer:
+    """The Lightning trainer with its callbacks (checkpoints, sample grids, kept checkpoints, and ``extra``);
+    nothing is written until it fits."""
     checkpoints = run_dir / "checkpoints"
     callbacks: list[lightning.Callback] = [
+        *(extra or []),
         ModelCheckpoint(
             dirpath=str(checkpoints),
             every_n_train_steps=cfg.checkpoint.every_n_steps,
             save_last=True,
             save_top_k=0,
             enable_version_counter=False,  # overwrite last.ckpt after a resume (not last-v1.ckpt)
-        )
+        ),
     ]
     samples = cfg.samples
     with config_keys({"every_n_steps": "samples.every_n_steps", "num_samples": "samples.num_samples"}):
@@ -204,8 +211,13 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> lightning.Trainer:
         raise ValueError(name_key(str(error), "trainer", cfg.trainer)) from None
 
 
+def is_main_process() -> bool:
+    """The process that started training (not a DDP worker that Lightning launched for another rank)."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
 def train(cfg: DictConfig) -> Path:
-    """Train as configured; returns the run folder."""
+    """Train as configured; returns the run folder. Raises TrainingStopped after a signal's checkpoint."""
     # Checkpoints hold the state after each G+D step, which is what resuming needs.
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
     prior = check_config(cfg)
@@ -218,24 +230,44 @@ def train(cfg: DictConfig) -> Path:
     init_from = cfg.get("init_from")
     if init_from is not None and ckpt_path is None:  # a resumed run already holds its weights
         print(init_generators(init_from, module.generator, module.generator_ema).summary())
-    trainer = build_trainer(cfg, run_dir)
+    stop = StopOnSignal()
+    trainer = build_trainer(cfg, run_dir, [stop, ApplyConfiguredHyperparameters(resumed=ckpt_path is not None)])
     try:
         datamodule.setup("fit")
     except DataError as error:
         hint = " (make it with: giraffehd-data synth)" if "synthetic" in cfg and "does not exist" in str(error) else ""
         raise ValueError(f"{error}{hint}") from None
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_path = run_dir / "config.yaml"
-    config_path.with_suffix(".yaml.tmp").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    config_path.with_suffix(".yaml.tmp").replace(config_path)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    # Periodic checkpoints stop at the last multiple of every_n_steps; keep the final state too (a run
-    # stopped by max_time, or a max_steps that is not a multiple).
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if trainer.global_step > 0 and (
-        not last.is_file() or load_checkpoint_file(last)["global_step"] != trainer.global_step
-    ):
-        trainer.save_checkpoint(last, weights_only=False)  # the full state: resumable
+    # The run folder is this process's from here on: nothing is written into it before the lock is held.
+    lock = RunLock(run_dir).acquire() if is_main_process() else None
+    try:
+        remove_stale_temporaries(run_dir)  # left by writes a kill interrupted; no other process writes here
+        remove_stale_temporaries(run_dir / "checkpoints")
+        config_path = run_dir / "config.yaml"
+        config_path.with_suffix(".yaml.tmp").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        config_path.with_suffix(".yaml.tmp").replace(config_path)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+        except NonFiniteLossError as error:
+            kept = (
+                f"{last} keeps step {load_checkpoint_file(last)['global_step']}" if last.is_file() else "no checkpoint"
+            )
+            raise NonFiniteLossError(f"{error}: {kept}") from None
+        # Periodic checkpoints stop at the last multiple of every_n_steps; keep the final state too (a run
+        # stopped by max_time or a signal, or a max_steps that is not a multiple).
+        if trainer.global_step > 0 and (
+            not last.is_file() or load_checkpoint_file(last)["global_step"] != trainer.global_step
+        ):
+            trainer.save_checkpoint(last, weights_only=False)  # the full state: resumable
+    finally:
+        if lock is not None:
+            lock.release()
+    if stop.received is not None:
+        name = signal.Signals(stop.received).name
+        raise TrainingStopped(
+            stop.received,
+            f"stopped by {name} at step {trainer.global_step}; saved {last} (the same command resumes it)",
+        )
     return run_dir
 
 
@@ -243,6 +275,9 @@ def train(cfg: DictConfig) -> Path:
 def _hydra_main(cfg: DictConfig) -> None:
     try:
         run_dir = train(cfg)
+    except TrainingStopped as stopped:
+        print(f"giraffehd-train: {stopped}", file=sys.stderr)
+        sys.exit(128 + stopped.signum)  # the shell's status for a process ended by that signal
     except EXPECTED_ERRORS as error:
         message = " ".join(str(error).split())
         print(f"giraffehd-train: error: {message}", file=sys.stderr)

@@ -20,11 +20,38 @@ class CheckpointError(ValueError):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written atomically, and only with finite weights: a checkpoint of NaN or Inf weights would
+    fail again at once on resume, so the last finite one is kept instead."""
+
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+        bad = first_nonfinite(checkpoint.get("state_dict") or {})
+        if bad is not None:
+            raise CheckpointError(
+                f"{bad} is not finite (NaN or Inf) at step {checkpoint.get('global_step')}: not saved; "
+                f"{_kept(Path(path))}"
+            )
         write_atomically(path, lambda file: torch.save(checkpoint, file))
 
     def load_checkpoint(self, path: str | Path, map_location: Any = None, weights_only: bool | None = True) -> dict:
         return load_checkpoint_file(path, map_location)
+
+
+def first_nonfinite(state: dict[str, Any]) -> str | None:
+    """The name of the first floating-point tensor of ``state`` with a NaN or Inf entry, or None."""
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
+            return name
+    return None
+
+
+def _kept(path: Path) -> str:
+    """Which step the checkpoint at ``path`` holds, in words."""
+    if not path.is_file():
+        return f"no checkpoint was written before it ({path} does not exist)"
+    try:
+        return f"{path} keeps step {load_checkpoint_file(path)['global_step']}"
+    except (CheckpointError, KeyError):
+        return f"{path} is kept as it was"
 
 
 def read_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:

@@ -223,9 +223,7 @@ class GiraffeHDModule(lightning.LightningModule):
     def _stop_if_not_finite(self, step: int, values: dict[str, Tensor]) -> None:
         bad = nonfinite_check(values)
         if bad is not None:
-            raise NonFiniteLossError(
-                f"{bad} is not finite at step {step}; stopping (the last checkpoint is kept as it was)"
-            )
+            raise NonFiniteLossError(f"{bad} is not finite at step {step}; stopping")
 
     def _log_step(self, values: dict[str, Tensor], masks: MaskLosses, real_logits: Tensor, batch: int) -> None:
         logged = {f"train/{name}": value.detach() for name, value in values.items()}
