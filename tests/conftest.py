@@ -129,6 +129,14 @@ def assert_close_in_norm(actual: torch.Tensor, expected: torch.Tensor, rel: floa
     assert error <= rel * expected.norm().item(), f"{name}: |diff| {error:.3g} vs |expected| {expected.norm():.3g}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The image checks' cache of the tests lives in the test session's folder, not the user's."""
+    import os
+
+    os.environ["GIRAFFEHD_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say loudly when the viewer's browser tests could not run (no headless Chromium on this machine)."""
     import shutil

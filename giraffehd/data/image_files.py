@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 from jaxtyping import UInt8
 from PIL import Image, ImageOps, UnidentifiedImageError
-from tqdm import tqdm
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 _IGNORED_DIRS = ("__MACOSX",)
@@ -92,7 +91,10 @@ class ImageCollection:
     def _open(self, name: str) -> io.BufferedIOBase:
         if self.is_zip:
             return io.BytesIO(self._zip().read(name))
-        return open(self.root / name, "rb")
+        path = self.root / name
+        if not path.is_file():  # opening a named pipe would wait for a writer forever
+            raise OSError(f"{name} is not a regular file")
+        return open(path, "rb")
 
     def read(self, index: int) -> UInt8[np.ndarray, "H W 3"]:
         """Decode image ``index`` to RGB; a DataError names the image if it cannot be read."""
@@ -103,15 +105,6 @@ class ImageCollection:
                 return to_rgb(image)
         except _READ_ERRORS as error:
             raise DataError(f"cannot read image {name} in {self.root}: {_short_reason(error)}") from None
-
-    def verify(self, index: int) -> str | None:
-        """Cheap integrity check without a full decode: the reason image ``index`` is bad, or None."""
-        try:
-            with self._open(self.names[index]) as file, Image.open(file) as image:
-                image.verify()
-        except _READ_ERRORS as error:
-            return _short_reason(error)
-        return None
 
 
 def to_rgb(image: Image.Image) -> UInt8[np.ndarray, "H W 3"]:
@@ -163,17 +156,12 @@ def name_list(names: Sequence[str]) -> str:
     return listed + (f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else "")
 
 
-def check_images(collection: ImageCollection, skip_corrupt: bool) -> ImageCollection:
-    """Verify every image cheaply (PIL ``verify``, no full decode); fail on, or skip, the bad ones.
+def check_images(collection: ImageCollection, skip_corrupt: bool, use_cache: bool = True) -> ImageCollection:
+    """Decode every image once (remembered per file, see :mod:`giraffehd.data.image_check`); fail on the
+    bad ones, or skip them with one warning. After this, reading any kept image during training succeeds."""
+    from giraffehd.data.image_check import decode_problems
 
-    ``verify`` catches damaged headers and, for PNG, checksum errors and truncation; damage it misses is
-    still reported as a DataError when the image is read.
-    """
-    bad: list[tuple[str, str]] = []
-    for index in tqdm(range(len(collection)), desc="checking images", disable=len(collection) < 1000):
-        reason = collection.verify(index)
-        if reason is not None:
-            bad.append((collection.names[index], reason))
+    bad = decode_problems(collection, use_cache=use_cache)
     if not bad:
         return collection
     if not skip_corrupt:

@@ -233,3 +233,73 @@ def test_crop_box_is_honoured():
         resize_and_crop(image, 8, CropBox(left=40, top=0, width=30, height=20))
     with pytest.raises(DataError, match="width, height >= 1"):
         CropBox(left=0, top=0, width=0, height=5)
+
+
+def _damaged_png_data() -> bytes:
+    """A PNG whose header and chunk layout are intact but whose compressed pixels are not (a fixed CRC)."""
+    import struct
+    import zlib
+
+    data = bytearray(_encoded(_noise(40, 40, seed=3)))
+    start = data.index(b"IDAT") + 4
+    length = struct.unpack(">I", data[start - 8 : start - 4])[0]
+    for i in range(start + 10, start + length - 4, 7):
+        data[i] ^= 0x5A
+    crc = zlib.crc32(bytes(data[start - 4 : start + length])) & 0xFFFFFFFF
+    data[start + length : start + length + 4] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def _truncated_jpeg() -> bytes:
+    data = _encoded(_noise(64, 64, seed=4), format="JPEG")
+    return data[: len(data) * 2 // 3]
+
+
+def test_the_check_decodes_pixels_and_finds_what_a_header_check_misses(tmp_path):
+    _write(tmp_path / "good.png", _encoded(_noise(4, 4, 0)))
+    _write(tmp_path / "cut.jpg", _truncated_jpeg())
+    _write(tmp_path / "damaged.png", _damaged_png_data())
+    for name in ("cut.jpg", "damaged.png"):  # both pass PIL's verify()
+        with Image.open(tmp_path / name) as image:
+            image.verify()
+    with pytest.raises(DataError, match=r"^2 of 3 images .* the first is cut.jpg: "):
+        check_images(find_images(tmp_path), skip_corrupt=False)
+    with pytest.warns(UserWarning, match="skipping 2 unreadable images"):
+        kept = check_images(find_images(tmp_path), skip_corrupt=True)
+    assert kept.names == ("good.png",)
+    kept.read(0)
+
+
+def test_a_named_pipe_is_reported_not_opened(tmp_path):
+    import os
+
+    _write(tmp_path / "good.png", _encoded(_noise(4, 4, 0)))
+    os.mkfifo(tmp_path / "x.png")  # opening it for reading would wait for a writer forever
+    with pytest.raises(DataError, match=r"the first is x.png: not a regular file"):
+        check_images(find_images(tmp_path), skip_corrupt=False)
+    with pytest.warns(UserWarning, match="x.png"):
+        assert check_images(find_images(tmp_path), skip_corrupt=True).names == ("good.png",)
+    with pytest.raises(DataError, match="x.png is not a regular file"):
+        find_images(tmp_path).read(1)
+
+
+def test_each_file_is_decoded_once_until_it_changes(tmp_path, monkeypatch):
+    import os
+
+    from giraffehd.data.image_files import ImageCollection
+
+    for i in range(3):
+        _write(tmp_path / f"{i}.png", _encoded(_noise(4, 4, i)))
+    decoded = []
+    original = ImageCollection.read
+    monkeypatch.setattr(ImageCollection, "read", lambda self, i: decoded.append(self.names[i]) or original(self, i))
+    check_images(find_images(tmp_path), skip_corrupt=False)
+    assert sorted(decoded) == ["0.png", "1.png", "2.png"]
+    decoded.clear()
+    check_images(find_images(tmp_path), skip_corrupt=False)
+    assert decoded == []  # remembered: a second start decodes nothing
+    _write(tmp_path / "1.png", b"garbage")  # changed (size and time): checked again, and found bad
+    os.utime(tmp_path / "1.png", ns=(1, 1))
+    with pytest.raises(DataError, match="the first is 1.png"):
+        check_images(find_images(tmp_path), skip_corrupt=False)
+    assert decoded == ["1.png"]
