@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.config_types import check_override_kinds
 from giraffehd.train import check_config
 from giraffehd.training.module import NonFiniteLossError
 
@@ -35,7 +36,9 @@ STAGES = ("showcase", "data", "train", "render", "eval")
 
 def _compose(name: str, overrides: list[str]) -> DictConfig:
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(name, overrides)
+        cfg = compose(name, overrides)
+        check_override_kinds(cfg, overrides, name)
+        return cfg
 
 
 def stage_configs(cfg: DictConfig) -> dict[str, DictConfig | list[str]]:
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         run_demo(_compose("demo", overrides))
     # ValueError covers the stages' own errors too (data, dataset, evaluator and checkpoint errors).
     except (ValueError, NonFiniteLossError, OmegaConfBaseException, HydraException) as error:
-        sys.exit(f"giraffehd-demo: error: {' '.join(str(error).split())}")
+        print(f"giraffehd-demo: error: {' '.join(str(error).split())}", file=sys.stderr)
+        sys.exit(2)  # bad input; 1 is left for a real crash
 
 
 if __name__ == "__main__":

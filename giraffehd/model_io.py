@@ -25,7 +25,12 @@ from giraffehd.atomic import write_atomically
 from giraffehd.model.generator import Generator
 from giraffehd.model.legacy import is_legacy, upgrade_model_config, upgrade_state_dict
 from giraffehd.scene import ScenePrior
-from giraffehd.training.checkpoint_io import CheckpointError, check_training_checkpoint, read_weights_only
+from giraffehd.training.checkpoint_io import (
+    CheckpointError,
+    check_training_checkpoint,
+    first_nonfinite,
+    read_weights_only,
+)
 
 EXPORT_FORMAT = "giraffehd-generator-1"
 _EMA_PREFIX = "generator_ema."
@@ -53,7 +58,7 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict, int]:
     """(EMA generator state, config, step) from a training checkpoint or an exported model."""
     raw = read_weights_only(path)
     if isinstance(raw, dict) and raw.get("format") == EXPORT_FORMAT:
-        return raw["generator"], raw["config"], int(raw["step"])
+        return _check_export(raw, path)
     checkpoint = check_training_checkpoint(raw, path)  # names a foreign or old file clearly
     state = {k[len(_EMA_PREFIX) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(_EMA_PREFIX)}
     if not state:
@@ -64,8 +69,28 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict, int]:
         if not run_config.is_file():
             raise CheckpointError(f"{path} carries no config and there is no {run_config} beside it")
         plain = OmegaConf.to_container(OmegaConf.load(run_config), resolve=True)
-        config = {key: plain[key] for key in ("model", "camera", "objects", "seed")}
+        config = {key: plain.get(key) for key in ("model", "camera", "objects", "seed")}
+    _check_config(config, path)
     return state, config, int(checkpoint.get("global_step", 0))
+
+
+def _check_export(raw: dict, path: Path) -> tuple[dict[str, torch.Tensor], dict, int]:
+    """The parts of an exported model, each of the type it must have; a one-line CheckpointError if not."""
+    state, config, step = raw.get("generator"), raw.get("config"), raw.get("step")
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} is a damaged giraffehd model: its generator weights are missing or not tensors")
+    _check_config(config, path)
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise CheckpointError(f"{path} is a damaged giraffehd model: its step is {step!r}, not an integer")
+    return state, config, step
+
+
+def _check_config(config: Any, path: Path) -> None:
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} is a damaged giraffehd model: it carries no config")
+    missing = [key for key in ("model", "camera", "objects") if not isinstance(config.get(key), dict)]
+    if missing:
+        raise CheckpointError(f"{path} is a damaged giraffehd model: its config has no {', '.join(missing)} group")
 
 
 def _upgrade(state: dict[str, torch.Tensor], config: dict, file: Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -106,11 +131,19 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
                 f"{file} does not match its model config: {key} is {tuple(state[key].shape)} in the file, "
                 f"{tuple(expected[key].shape)} in the model"
             )
+    bad = first_nonfinite(state)
+    if bad is not None:
+        raise CheckpointError(f"{file} holds weights that are not finite (NaN or Inf), {bad} first: it cannot render")
     generator.load_state_dict(state)
     generator.eval().requires_grad_(False)
     if not generator.w_avg_ready:
         generator.update_w_avg(10_000, torch.Generator().manual_seed(0))
-    prior = ScenePrior.from_groups(config["camera"], config["objects"], z_dim=generator.z_dim)
+    try:
+        prior = ScenePrior.from_groups(config["camera"], config["objects"], z_dim=generator.z_dim)
+    except (ValueError, TypeError, KeyError) as error:
+        raise CheckpointError(
+            f"{file}: its camera and objects config is not valid: {' '.join(str(error).split())}"
+        ) from None
     return LoadedModel(generator.to(device), prior, config, step, file)
 
 

@@ -26,6 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import remove_stale_temporaries
+from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.data.image_files import DataError
 from giraffehd.model.legacy import is_legacy
 from giraffehd.scene import ScenePrior
@@ -63,6 +64,17 @@ def check_config(cfg: DictConfig) -> ScenePrior:
         value = OmegaConf.select(cfg, key)
         if value != image:
             raise ValueError(f"{key} ({value}) must equal model.image_resolution ({image})")
+    trainer = cfg.trainer
+    devices = trainer.get("devices")
+    if isinstance(devices, int) and not isinstance(devices, bool) and not (devices >= 1 or devices == -1):
+        raise ValueError(
+            f"trainer.devices must be a number of devices (at least 1), -1 (all), auto or a list of device "
+            f"indices, got {devices}"
+        )
+    for key, lowest in (("num_nodes", 1), ("max_steps", -1)):
+        value = trainer.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < lowest:
+            raise ValueError(f"trainer.{key} must be at least {lowest}, got {value}")
     plain = OmegaConf.to_container(cfg, resolve=True)
     return ScenePrior.from_groups(plain["camera"], plain["objects"], z_dim=cfg.model.styles.z_dim)
 
@@ -274,6 +286,7 @@ def train(cfg: DictConfig) -> Path:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
+        check_override_kinds(cfg, hydra_overrides(), "train")
         run_dir = train(cfg)
     except TrainingStopped as stopped:
         print(f"giraffehd-train: {stopped}", file=sys.stderr)

@@ -45,9 +45,13 @@ def test_the_demo_shows_the_shipped_model_makes_data_trains_renders_and_scores(t
 
 @pytest.mark.parametrize(
     ("override", "named"),
-    [("stages=[data,paint]", "stages"), ("train.minutes=0", "train.minutes"), ("camera.fov_deg=1", "camera")],
-)
-def test_bad_overrides_fail_before_any_work(tmp_path, override, named):
-    with pytest.raises(SystemExit, match=named):
+    [("stages=[data,paint]", "stages"), ("train.minutes=0", "train.minutes"), ("camera.fov_deg=1", "camera"),
+     ("train.minutes=ten", "train.minutes must be a number")],
+)  # fmt: skip
+def test_bad_overrides_fail_before_any_work(tmp_path, capsys, override, named):
+    with pytest.raises(SystemExit) as exit_info:
         main([f"data.output={tmp_path / 'cars'}", f"run_dir={tmp_path / 'run'}", override])
+    assert exit_info.value.code == 2  # bad input, not a crash
+    message = capsys.readouterr().err.strip()
+    assert named in message and message.startswith("giraffehd-demo: error: ") and "\n" not in message
     assert not (tmp_path / "cars").exists() and not (tmp_path / "run").exists()

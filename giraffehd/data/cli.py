@@ -20,6 +20,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.config_types import check_override_kinds
 from giraffehd.data import prepare
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
@@ -32,11 +33,12 @@ def compose_synth_config(overrides: list[str]):
     """The resolved ``synth`` config with Hydra overrides applied."""
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose("synth", overrides)
-    if "synthetic" not in cfg:
-        raise ValueError(
-            "this data preset is not a synthetic preset (no synthetic: section); "
-            "use data=synthetic_car or data=synthetic_clevr"
-        )
+        if "synthetic" not in cfg:
+            raise ValueError(
+                "this data preset is not a synthetic preset (no synthetic: section); "
+                "use data=synthetic_car or data=synthetic_clevr"
+            )
+        check_override_kinds(cfg, overrides, "synth")
     return cfg
 
 
@@ -79,10 +81,15 @@ def main(argv: list[str] | None = None) -> None:
             for path in prepare.run(parser.parse_args(rest)):
                 print(f"wrote {path}")
         else:
-            sys.exit(f"giraffehd-data: error: unknown command {command!r}; use synth or prepare (see --help)")
+            print(
+                f"giraffehd-data: error: unknown command {command!r}; use synth or prepare (see --help)",
+                file=sys.stderr,
+            )
+            sys.exit(2)
     except (ValueError, HydraException, OmegaConfBaseException) as error:
         message = " ".join(str(error).split())
-        sys.exit(f"giraffehd-data {command}: error: {message}")
+        print(f"giraffehd-data {command}: error: {message}", file=sys.stderr)
+        sys.exit(2)  # bad input; 1 is left for a real crash
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import write_atomically
+from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.evaluation.cli import EXPECTED_ERRORS
 from giraffehd.evaluation.evaluator import EvaluatorError
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
@@ -206,6 +207,7 @@ def run(cfg: DictConfig) -> Path:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval_scenes")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
+        check_override_kinds(cfg, hydra_overrides(), "eval_scenes")
         run(cfg)
     except (*EXPECTED_ERRORS, DatasetError, EvaluatorError, CheckpointError) as error:
         print(f"giraffehd-eval-scenes: error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.media import save_image
 from giraffehd.model_io import load_model
 from giraffehd.sweeps.api import render, write_grid
@@ -136,6 +137,7 @@ def run_render(cfg: DictConfig) -> list[Path]:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
+        check_override_kinds(cfg, hydra_overrides(), "render")
         paths = run_render(cfg)
     except (ValueError, OmegaConfBaseException) as error:  # CheckpointError is a ValueError
         print(f"giraffehd-render: error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -6,6 +6,7 @@ so a crash or a full disk never leaves a half-written ``last.ckpt`` behind. Load
 nothing that could execute when read.
 """
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,28 @@ def read_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"cannot read checkpoint {path}: the file is empty (0 bytes)")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # corrupt, truncated, or holding objects that weights_only refuses
-        reason = " ".join(str(error).split())[:200]
-        raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
+    except pickle.UnpicklingError as error:
+        if "weights only load failed" in str(error).lower():
+            raise CheckpointError(
+                f"cannot read checkpoint {path}: it holds Python objects besides tensors, numbers and text, which "
+                f"giraffehd never writes and does not load (loading them could run code)"
+            ) from None
+        raise CheckpointError(f"cannot read checkpoint {path}: not a PyTorch file ({_first_sentence(error)})") from None
+    except Exception as error:  # corrupt, truncated, or not a PyTorch file at all
+        raise CheckpointError(f"cannot read checkpoint {path}: {_first_sentence(error)}") from None
+
+
+def _first_sentence(error: BaseException) -> str:
+    """The error's first sentence, whole (a long library message is cut at a sentence, not mid-word)."""
+    text = " ".join(str(error).split())
+    if not text:
+        return type(error).__name__
+    end = text.find(". ")
+    return text if end < 0 or end > 300 else text[: end + 1]
 
 
 def load_checkpoint_file(path: str | Path, map_location: Any = "cpu") -> dict:

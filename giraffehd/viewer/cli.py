@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
+from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.model_io import load_model
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -100,6 +101,7 @@ def run_viewer(cfg: DictConfig, block: bool = True):
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="view")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
+        check_override_kinds(cfg, hydra_overrides(), "view")
         run_viewer(cfg)
     except (ValueError, OmegaConfBaseException) as error:  # CheckpointError is a ValueError
         print(f"giraffehd-view: error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -138,11 +138,13 @@ def test_cli_renders_the_presets(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("override", "key"),
     [("camera.elevation_deg=[40,10]", "camera.elevation_deg"), ("objects.num_objects=0", "objects.num_objects"),
-     ("resolution=48", "resolution"), ("data=nonexistent", "data")],
+     ("resolution=48", "resolution"), ("data=nonexistent", "data"), ("resolution=abc", "resolution must be an integer"),
+     ("num_images=many", "num_images must be an integer")],
 )  # fmt: skip
-def test_cli_bad_input_is_one_line_naming_the_key(tmp_path, override, key):
+def test_cli_bad_input_is_one_line_naming_the_key(tmp_path, capsys, override, key):
     with pytest.raises(SystemExit) as exit_info:
         data_main(["synth", "num_images=2", f"output={tmp_path / 'x'}", override])
-    message = str(exit_info.value.code)
-    assert key in message and "\n" not in message
+    assert exit_info.value.code == 2  # bad input, not a crash
+    message = capsys.readouterr().err.strip()
+    assert key in message and "\n" not in message and message.startswith("giraffehd-data synth: error: ")
     assert not (tmp_path / "x").exists()

@@ -207,7 +207,8 @@ def test_mask_losses_read_the_mask_before_steepening(images, tiny_train_config, 
         (["training.losses.r1_interval=-1"], r"^training\.losses\.r1_interval must not be negative, got -1$"),
         (["checkpoint.keep_every_n_steps=0"], r"^checkpoint\.keep_every_n_steps must be at least 1, got 0$"),
         (["samples.num_samples=0"], r"^samples\.num_samples must be at least 1, got 0$"),
-        (["trainer.max_steps=-5"], r"^trainer: .*max_steps"),
+        (["trainer.max_steps=-5"], r"^trainer\.max_steps must be at least -1, got -5$"),
+        (["trainer.devices=0"], r"^trainer\.devices must be a number of devices \(at least 1\), -1 \(all\), auto"),
     ],
 )
 def test_bad_configs_fail_before_training_naming_the_key(images, tiny_train_config, tmp_path, overrides, message):

@@ -1,0 +1,70 @@
+"""Values given on the command line keep the kind of value the configuration defines for their key.
+
+Hydra takes ``trainer.max_steps=abc`` as the text "abc", and the mistake would surface much later as a
+traceback deep in a library ("'<' not supported between instances of 'str' and 'int'"). Each entry point
+compares every ``key=value`` override with the same key in the configuration composed without value
+overrides (the config groups chosen, e.g. ``experiment=demo``, still apply): a number stays a number (an
+integer stays an integer), a flag stays true or false, a list stays a list. A mismatch stops with one line
+naming the key, the value and what is allowed. Keys whose default is null or text take any value here;
+their own checks judge them.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+_MISSING = object()
+
+
+def is_group_choice(override: str) -> bool:
+    """``experiment=demo``, ``model/compositor=features``: a choice of config file, not a value."""
+    key = override.split("=", 1)[0].lstrip("+~")
+    return "/" in key or (CONF_DIR / key).is_dir()
+
+
+def kind_problem(default, value) -> str | None:
+    """What ``value`` must be to replace ``default``, or None when it is of the right kind."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, int | float) and not isinstance(value, bool) else "a number"
+    if isinstance(default, list | ListConfig):
+        return None if isinstance(value, list | ListConfig) else "a list, such as [a,b]"
+    return None
+
+
+def check_override_kinds(cfg: DictConfig, overrides: Sequence[str], config_name: str) -> None:
+    """Raise a one-line ValueError for the first override whose value is of another kind than its default.
+
+    Call inside a Hydra app (``hydra.main``) or an ``initialize_config_dir`` block: it composes
+    ``config_name`` again with only the group choices of ``overrides``."""
+    values = [o for o in overrides if "=" in o and not o.startswith("~") and not is_group_choice(o)]
+    if not values:
+        return
+    reference = compose(config_name, [o for o in overrides if is_group_choice(o)])
+    for override in values:
+        key = override.split("=", 1)[0].lstrip("+")
+        default = OmegaConf.select(reference, key, default=_MISSING, throw_on_resolution_failure=False)
+        if default is _MISSING or default is None or isinstance(default, DictConfig):
+            continue
+        value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        plain = OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
+        problem = kind_problem(default, plain)
+        if problem is not None:
+            raise ValueError(f"{key} must be {problem} (its default is {_plain(default)!r}), got {plain!r}")
+
+
+def _plain(value):
+    return OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
+
+
+def hydra_overrides() -> list[str]:
+    """The command line's overrides of the running Hydra app."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task)
