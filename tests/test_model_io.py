@@ -88,3 +88,38 @@ def test_a_model_saved_before_the_generator_had_parts_loads_and_renders_as_it_di
     assert torch.load(tmp_path / "upgraded.pt", weights_only=True)["config"]["model"]["styles"]["z_dim"] == 8
     with torch.no_grad():
         assert torch.equal(again.generator(model.prior.sample(2, torch.Generator().manual_seed(0))).image, image)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
+def test_crafted_and_damaged_model_files_are_refused_in_one_complete_line(tiny_run, tmp_path, capsys):
+    good = export_model(tiny_run, tmp_path / "good.pt")
+    payload = torch.load(good, weights_only=True)
+
+    def write(name: str, content) -> Path:
+        torch.save(content, tmp_path / name)
+        return tmp_path / name
+
+    cases = {
+        write("tag_only.pt", {"format": payload["format"]}): "its generator weights are missing or not tensors",
+        write("listed.pt", {**payload, "generator": [1, 2]}): "its generator weights are missing or not tensors",
+        write("no_camera.pt", {**payload, "config": {k: v for k, v in payload["config"].items() if k != "camera"}}):
+            "its config has no camera group",
+        write("bad_step.pt", {**payload, "step": "late"}): "its step is 'late', not an integer",
+        write("nan.pt", {**payload, "generator": {k: v.float().fill_(float("nan")) if v.is_floating_point() else v
+                                                  for k, v in payload["generator"].items()}}):
+            "holds weights that are not finite (NaN or Inf)",
+        write("code.pt", {"x": _RunsCode()}): "holds Python objects besides tensors, numbers and text",
+    }  # fmt: skip
+    (tmp_path / "empty.pt").write_bytes(b"")
+    cases[tmp_path / "empty.pt"] = "the file is empty (0 bytes)"
+    for path, reason in cases.items():
+        with pytest.raises(CheckpointError) as info:
+            load_model(path)
+        message = str(info.value)
+        assert reason in message and str(path) in message and "\n" not in message, message
+        assert message.endswith((")", "render", "group", "integer", "tensors")), message  # complete, not cut
+    assert "this ran" not in capsys.readouterr().out  # the pickled call never ran
