@@ -1,5 +1,10 @@
-"""Writing images, grids and videos. Images are float tensors in [0, 1], channels first."""
+"""Writing images, grids and videos. Images are float tensors in [0, 1], channels first.
 
+Every file is written atomically (a temporary file beside it, then renamed): a kill or a full disk leaves
+the old file or none, never a truncated PNG, GIF or MP4 beside complete ones.
+"""
+
+import os
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -7,6 +12,8 @@ import numpy as np
 import torch
 from jaxtyping import Float
 from torch import Tensor
+
+from giraffehd.atomic import write_atomically
 
 
 def to_uint8(images: Float[Tensor, "*batch 3 H W"]) -> np.ndarray:
@@ -33,9 +40,8 @@ def make_grid(
 
 def save_image(image: Float[Tensor, "3 H W"], path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, to_uint8(image))
-    return path
+    data = to_uint8(image)
+    return write_atomically(path, lambda file: iio.imwrite(file, data, extension=path.suffix), mode=0o644)
 
 
 def save_video(frames: Float[Tensor, "T 3 H W"], path: str | Path, fps: int = 24) -> Path:
@@ -48,11 +54,20 @@ def save_video(frames: Float[Tensor, "T 3 H W"], path: str | Path, fps: int = 24
     path.parent.mkdir(parents=True, exist_ok=True)
     data = to_uint8(frames)
     if path.suffix == ".gif":
-        iio.imwrite(path, data, duration=1000 / fps, loop=0)
+        options = {"duration": 1000 / fps, "loop": 0}
     elif path.suffix == ".mp4":
         if height % 16 or width % 16:
             raise ValueError(f"MP4 frame sides must be divisible by 16, got {height}x{width} for {path}")
-        iio.imwrite(path, data, fps=fps, codec="libx264", macro_block_size=16)
+        options = {"fps": fps, "codec": "libx264", "macro_block_size": 16}
     else:
         raise ValueError(f"unknown video format {path.suffix!r} for {path}: use .mp4 or .gif")
+    # The encoder writes a named file (ffmpeg cannot write into an open one, and picks its container by the
+    # name's suffix): render into a temporary name beside the target, ending as the target does, then rename.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        iio.imwrite(temporary, data, extension=path.suffix, **options)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path

@@ -29,6 +29,7 @@ from giraffehd.atomic import remove_stale_temporaries
 from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.data.image_files import DataError
 from giraffehd.model.legacy import is_legacy
+from giraffehd.outputs import check_output_folder
 from giraffehd.scene import ScenePrior
 from giraffehd.training.checkpoint_io import AtomicCheckpointIO, CheckpointError, load_checkpoint_file
 from giraffehd.training.config_errors import config_keys, instantiate_checked, name_key
@@ -250,8 +251,12 @@ def train(cfg: DictConfig) -> Path:
         hint = " (make it with: giraffehd-data synth)" if "synthetic" in cfg and "does not exist" in str(error) else ""
         raise ValueError(f"{error}{hint}") from None
     # The run folder is this process's from here on: nothing is written into it before the lock is held.
+    if is_main_process():
+        check_output_folder(run_dir, "run_dir", create=True)
     lock = RunLock(run_dir).acquire() if is_main_process() else None
     try:
+        # A checkpoints folder that cannot be written is found now, not at the first checkpoint.
+        check_output_folder(run_dir / "checkpoints", "run_dir (its checkpoints/ folder)", create=True)
         remove_stale_temporaries(run_dir)  # left by writes a kill interrupted; no other process writes here
         remove_stale_temporaries(run_dir / "checkpoints")
         config_path = run_dir / "config.yaml"

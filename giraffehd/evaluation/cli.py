@@ -33,6 +33,7 @@ from giraffehd.evaluation.scorecard_rows import FidRow, UnmeasuredRow
 from giraffehd.evaluation.scoring import ScoredSource, score
 from giraffehd.evaluation.sources import generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
+from giraffehd.outputs import check_output_folder
 from giraffehd.training.checkpoint_io import CheckpointError
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -127,8 +128,10 @@ def run(cfg: DictConfig) -> Path | None:
         plain = OmegaConf.to_container(cfg.evaluator_training, resolve=True)
         settings = EvaluatorTraining(**{**plain, "channels": tuple(plain["channels"])})
         dataset = read_dataset(cfg.dataset)
+        check_output_folder(Path(cfg.evaluator).parent, "evaluator (its folder)")
         if cfg.checkpoint is not None:
             load_model(cfg.checkpoint)  # fail now, not after training
+            check_output_folder(output_folder(cfg), "output_dir")
         evaluator, report = train_evaluator(dataset, settings)
         path = save_evaluator(evaluator, report, cfg.evaluator)
         print(f"wrote {path} ({report['training']['seconds']} s, {report['training']['threads']} threads)")
@@ -137,6 +140,7 @@ def run(cfg: DictConfig) -> Path | None:
             return None
     if cfg.checkpoint is None:
         raise ValueError("checkpoint is null: name a run folder, checkpoint or exported model to score")
+    check_output_folder(output_folder(cfg), "output_dir")  # before the scorecard is computed, not after
     model = load_model(cfg.checkpoint)
     evaluator = load_evaluator(cfg.evaluator)
     dataset = read_dataset(cfg.dataset)

@@ -36,6 +36,7 @@ from giraffehd.evaluation.scene_evaluator import SceneEvaluator, load_scene_eval
 from giraffehd.evaluation.scene_geometry import separated_scenes
 from giraffehd.evaluation.sources import ImageSource, generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
+from giraffehd.outputs import check_output_folder
 from giraffehd.training.checkpoint_io import CheckpointError
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -172,9 +173,7 @@ def run(cfg: DictConfig) -> Path:
     evaluator = load_scene_evaluator(cfg.evaluator)
     dataset = read_dataset(cfg.dataset, single_object=False)
     check_inputs(model, evaluator, dataset)
-    output = output_folder(cfg)
-    if output.exists() and not output.is_dir():
-        raise ValueError(f"output_dir {output} exists and is not a folder")
+    output = check_output_folder(output_folder(cfg), "output_dir")  # before the work, not after
 
     def reader(images):
         return read_scenes(evaluator, images, protocol.batch_size)
@@ -196,7 +195,6 @@ def run(cfg: DictConfig) -> Path:
     if "fid" in metrics:
         card["fid"] = quality(cfg, model)
     markdown = scorecard_markdown(card)
-    output.mkdir(parents=True, exist_ok=True)
     write_atomically(output / "scorecard.json", lambda f: f.write(json.dumps(card, indent=1).encode()), mode=0o644)
     write_atomically(output / "scorecard.md", lambda f: f.write(markdown.encode()), mode=0o644)
     print(markdown)

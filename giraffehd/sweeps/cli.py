@@ -9,7 +9,6 @@ ranges, the output folder); a bad value stops with one line, ``giraffehd-render:
 """
 
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from giraffehd.allocator import keep_freed_memory
 from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.media import save_image
 from giraffehd.model_io import load_model
+from giraffehd.outputs import check_output_folder
 from giraffehd.sweeps.api import render, write_grid
 from giraffehd.sweeps.job import RenderOptions, run_sweeps
 from giraffehd.sweeps.plan import plan_sweeps
@@ -75,20 +75,12 @@ def _check_settings(cfg: DictConfig) -> RenderOptions:
     )
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise ValueError(f"output_dir {folder} is not writable: {error.strerror or error}") from None
-
-
 def run_render(cfg: DictConfig) -> list[Path]:
     """Check everything, then render every requested sweep; returns the files written."""
     if OmegaConf.is_missing(cfg, "checkpoint"):
         raise ValueError("checkpoint is required: checkpoint=RUN_FOLDER, a training checkpoint or an exported model")
     options = _check_settings(cfg)
+    output_dir = check_output_folder(cfg.output_dir, "output_dir", need_bytes=2**20)
     device = (
         "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
     )
@@ -116,8 +108,6 @@ def run_render(cfg: DictConfig) -> list[Path]:
             f"scene file {cfg.scene}: {base.batch_size} scene(s), rendered with truncation_psi="
             f"{options.truncation_psi} and batch_size={options.batch_size}"
         )
-    output_dir = Path(cfg.output_dir)
-    _check_writable(output_dir)
     for note in notes:
         print(f"giraffehd-render: note: {note}", file=sys.stderr)
     written = []

@@ -19,6 +19,7 @@ from pathlib import Path
 from jaxtyping import Float
 from torch import Tensor
 
+from giraffehd.atomic import write_atomically
 from giraffehd.model_io import LoadedModel
 from giraffehd.scene import SceneParameters
 from giraffehd.scene_json import scene_to_json
@@ -151,6 +152,6 @@ def run_sweeps(
                 written.append(write_video(clip, path, fps=options.fps, size=tile))
         if options.scene_json:
             path = output_dir / f"{plan.name}.json"
-            path.write_text(json.dumps(record))
-            written.append(path)
+            text = json.dumps(record).encode()
+            written.append(write_atomically(path, lambda f, text=text: f.write(text), mode=0o644))
     return written

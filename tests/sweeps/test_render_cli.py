@@ -152,7 +152,8 @@ def test_an_output_folder_that_cannot_be_written_is_refused(capsys, tiny_run, tm
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     line = _refusal(capsys, tmp_path, f"checkpoint={tiny_run}", "sweeps=[elevation]", f"output_dir={blocker / 'out'}")
-    assert f"output_dir {blocker / 'out'} is not writable" in line
+    assert f"output_dir {blocker / 'out'} lies under {blocker}, which is a file: choose a folder" in line
+    assert "output_dir" in _refusal(capsys, tmp_path, f"checkpoint={tiny_run}", f"output_dir={blocker}")
 
 
 def test_a_scene_file_renders_its_frame_exactly_and_starts_every_sweep(tiny_run, tmp_path):
