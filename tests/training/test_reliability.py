@@ -173,3 +173,40 @@ def test_configured_hyperparameters_replace_restored_ones_group_by_group():
     ]
     assert [g["lr"] for g in restored.param_groups] == [0.01, 0.2]
     assert apply_configured(restored, wanted) == []  # nothing left to change
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_resumes_from_the_last_checkpoint_and_leaves_no_stale_files(images, tmp_path):
+    run_dir = tmp_path / "run"
+    process = start_training(images, run_dir, "checkpoint.every_n_steps=1")
+    try:
+        wait_for_steps(process, run_dir, 4)
+        process.kill()  # SIGKILL: no handler runs, a checkpoint write may be cut anywhere
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    saved = load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")["global_step"]  # whole and readable
+    assert saved >= 3
+    (run_dir / "checkpoints" / ".last.ckpt.killed.tmp").write_bytes(b"half a checkpoint")  # as a cut write leaves
+    resumed = train_config_run(images, run_dir, f"trainer.max_steps={saved + 1}")
+    assert load_checkpoint_file(resumed / "checkpoints" / "last.ckpt")["global_step"] == saved + 1
+    assert not list((run_dir / "checkpoints").glob(".*.tmp"))
+
+
+@pytest.mark.slow
+def test_an_image_only_decoding_finds_broken_is_skipped_or_refused_before_training(images, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(images, data)
+    first = sorted(data.iterdir())[0]
+    blob = bytearray(first.read_bytes())
+    start = blob.index(b"IDAT") + 20
+    blob[start : start + 40] = bytes(40)  # damaged compressed pixels; the header still reads
+    (data / "zz_damaged.png").write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match="the first is zz_damaged.png: .*skip_corrupt drops them"):  # strict
+        train_config_run(data, tmp_path / "strict", "trainer.max_steps=1")
+    assert not (tmp_path / "strict").exists()  # refused before anything was written
+    with pytest.warns(UserWarning, match="skipping 1 unreadable images .*zz_damaged.png"):
+        run_dir = train_config_run(data, tmp_path / "skip", "trainer.max_steps=2", "data.skip_corrupt=true")
+    assert load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2
