@@ -1,0 +1,1 @@
+"""Meshes from a generator's object fields: density on a grid, marching cubes, colours from renders."""
