@@ -1,0 +1,1 @@
+"""From an image to the scene parameters whose render matches it (GAN inversion by optimisation)."""

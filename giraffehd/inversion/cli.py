@@ -1,0 +1,118 @@
+"""giraffehd-invert: invert images into the model's knobs, then edit them (conf/invert.yaml, docs/invert.md).
+
+    giraffehd-invert image=photo.png
+    giraffehd-invert checkpoint=models/demo_car_64.pt image=data/my_cars/ limit=10
+
+For each image, into ``output_dir/<image name>/``: ``reconstruction.png`` (the input beside the
+reconstruction), ``scene.json`` (the recovered knobs, which ``giraffehd-render scene=`` and the viewer
+read), and the edits (``rotation.png``, ``elevation.png``, ``turntable.mp4`` by default: giraffehd-render's
+sweeps started from the recovered scene). Images are converted to RGB and resized (Lanczos, centre square)
+to the model's resolution, with a note. Everything is checked first; a bad input stops with one line,
+``giraffehd-invert: error: ...``, exit status 2.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from tqdm import tqdm
+
+from giraffehd.allocator import keep_freed_memory
+from giraffehd.atomic import write_atomically
+from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.data.image_files import ImageCollection, find_images, resize_and_crop
+from giraffehd.inversion.optimise import InversionSettings, invert
+from giraffehd.media import make_grid, save_image
+from giraffehd.model_io import load_model
+from giraffehd.outputs import check_output_folder
+from giraffehd.scene_json import scene_to_json
+from giraffehd.sweeps.job import RenderOptions, run_sweeps
+from giraffehd.sweeps.plan import plan_sweeps
+
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def images_of(path: str) -> ImageCollection:
+    """One image file, or every image of a folder or zip archive."""
+    source = Path(path)
+    if source.is_file() and source.suffix.lower() != ".zip":
+        return ImageCollection(source.parent, [source.name])
+    return find_images(source)
+
+
+def run(cfg: DictConfig) -> list[Path]:
+    if OmegaConf.is_missing(cfg, "image"):
+        raise ValueError("image is required: image=PATH (an image, a folder of images or a .zip archive)")
+    if cfg.threads is not None:
+        if isinstance(cfg.threads, bool) or not isinstance(cfg.threads, int) or cfg.threads < 1:
+            raise ValueError(f"threads must be null or an integer of at least 1, got {cfg.threads!r}")
+        torch.set_num_threads(cfg.threads)
+    if cfg.limit is not None and (not isinstance(cfg.limit, int) or cfg.limit < 1):
+        raise ValueError(f"limit must be null or a positive integer, got {cfg.limit!r}")
+    settings = InversionSettings(**OmegaConf.to_container(cfg.inversion))
+    images = images_of(cfg.image)
+    if cfg.limit is not None:
+        images = images.select(images.names[: cfg.limit])
+    output = check_output_folder(cfg.output_dir, "output_dir", need_bytes=2**20)
+    model = load_model(cfg.checkpoint)
+    if model.prior.num_objects != 1:
+        raise ValueError(f"{model.path} draws {model.prior.num_objects} objects; inversion supports one-object models")
+    size = model.generator.image_resolution
+    plans, notes = plan_sweeps(list(cfg.edits), {}, model.prior, cfg.steps, cfg.frames) if cfg.edits else ([], [])
+    for note in notes:
+        print(f"giraffehd-invert: note: {note}", file=sys.stderr)
+    written = []
+    steps = settings.search_steps + settings.refine_steps
+    for index, name in enumerate(images.names):
+        pixels = images.read(index)  # a one-line DataError names an unreadable file
+        if pixels.shape[:2] != (size, size):
+            print(f"giraffehd-invert: note: {name} is {pixels.shape[1]}x{pixels.shape[0]}: "
+                  f"resized to {size}x{size} (centre square)", file=sys.stderr)  # fmt: skip
+            pixels = resize_and_crop(pixels, size)
+        target = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255
+        start = time.perf_counter()
+        with tqdm(total=steps, desc=f"inverting {name}", unit="step", leave=False) as bar:
+            result = invert(model.generator, model.prior, target, settings, bar.update)
+        seconds = time.perf_counter() - start
+        folder = output / Path(name).with_suffix("").as_posix().replace("/", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        written.append(save_image(make_grid(torch.stack([target, result.image])[None]), folder / "reconstruction.png"))
+        record = {
+            "scene": scene_to_json(result.scene)[0],
+            "truncation_psi": 1.0,
+            "batch_size": 1,
+            "source_image": str(images.root / name),
+            "psnr_db": result.psnr_db,
+            "seconds": seconds,
+        }
+        text = json.dumps(record, indent=1).encode()
+        written.append(write_atomically(folder / "scene.json", lambda f, text=text: f.write(text), mode=0o644))
+        if plans:
+            options = RenderOptions(seeds=[settings.seed], video_formats=("mp4",), scene_json=False, batch_size=1)
+            written += run_sweeps(model, plans, options, folder, base=result.scene)
+        print(f"{name}: PSNR {result.psnr_db:.2f} dB in {seconds:.1f} s -> {folder}")
+    return written
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="invert")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        check_override_kinds(cfg, hydra_overrides(), "invert")
+        run(cfg)
+    except (ValueError, OmegaConfBaseException) as error:  # DataError, CheckpointError are ValueErrors
+        print(f"giraffehd-invert: error: {' '.join(str(error).split())}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    keep_freed_memory()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

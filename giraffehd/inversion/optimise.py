@@ -1,0 +1,180 @@
+"""Invert one image: the scene parameters whose render matches it, by gradient descent from several starts.
+
+The free parameters are the camera's elevation and azimuth, the object's rotation, translation and scale
+(each kept inside the model's training prior, widened a little, through a sigmoid), and the four latent
+codes (object shape and appearance, background shape and appearance), pulled towards the prior's typical
+set by a small penalty on their length. The camera's radius and field of view stay at the prior's middle.
+
+A search runs ``starts`` copies at once, each from a different object rotation (k * 360 / starts degrees:
+an orientation is the hardest thing to find by descent), then the ``finalists`` copies with the lowest
+loss are refined and the best of them is kept. The loss is the mean squared pixel error; PSNR is
+reported from it. Seeded: the same image and settings give the same result.
+Axis legend: K starts, Z code dimensions.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from giraffehd.model.generator import Generator
+from giraffehd.scene import Range, SceneParameters, ScenePrior
+
+MARGIN_DEG = 5.0  # angles may leave the prior's range by this much (a real photo is not drawn from it)
+
+
+@dataclass(frozen=True)
+class InversionSettings:
+    starts: int = 8  # starting object rotations, spread over a whole turn
+    search_steps: int = 80  # steps of the search, every start at once
+    refine_steps: int = 180  # further steps of the best starts
+    finalists: int = 2  # the starts with the lowest search loss that are refined (the best of them wins)
+    lr: float = 0.05  # Adam's step size on the unconstrained parameters
+    code_penalty: float = 1e-3  # weight of mean(z^2 - 1)^2-style pull towards typical codes
+    seed: int = 0  # the starting codes (drawn near the origin)
+
+    def __post_init__(self) -> None:
+        for name in ("starts", "search_steps", "finalists"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.refine_steps < 0 or not self.lr > 0 or self.code_penalty < 0:
+            raise ValueError("refine_steps and code_penalty must not be negative, and lr must be positive")
+
+
+@dataclass(frozen=True)
+class Inversion:
+    scene: SceneParameters  # the recovered scene (a batch of one)
+    image: Float[Tensor, "3 H W"]  # its render, in [0, 1]
+    mask: Float[Tensor, "1 H W"]  # its foreground mask
+    mse: float
+    psnr_db: float
+    start_losses: list[float]  # the search's final loss per start
+
+
+def _bounded(values: Tensor, low: float, high: float) -> Tensor:
+    return low + (high - low) * torch.sigmoid(values)
+
+
+def _unbounded(value: float, low: float, high: float) -> float:
+    if high <= low:
+        return 0.0
+    share = min(max((value - low) / (high - low), 1e-3), 1 - 1e-3)
+    return math.log(share / (1 - share))
+
+
+class _Parameters(torch.nn.Module):
+    """The free parameters of K scenes, and the scenes they make."""
+
+    def __init__(self, prior: ScenePrior, starts: int, rng: torch.Generator) -> None:
+        super().__init__()
+        self.prior = prior
+        k, n, z = starts, prior.num_objects, prior.z_dim
+        self.ranges = {
+            "elevation": _widen(prior.elevation_deg, MARGIN_DEG),
+            "azimuth": _widen(prior.azimuth_deg, MARGIN_DEG),
+            "translation": [_widen(r, 0.0) for r in prior.translation],
+            "scale": [_widen(r, 0.0) for r in prior.scale],
+        }
+        mid = {
+            name: (r.low + r.high) / 2
+            for name, r in (("elevation", prior.elevation_deg), ("azimuth", prior.azimuth_deg))
+        }
+        self.elevation = torch.nn.Parameter(torch.full((k,), _unbounded(mid["elevation"], *self.ranges["elevation"])))
+        self.azimuth = torch.nn.Parameter(torch.full((k,), _unbounded(mid["azimuth"], *self.ranges["azimuth"])))
+        self.rotation = torch.nn.Parameter(
+            (torch.arange(k, dtype=torch.float32) * (2 * math.pi / k))[:, None].repeat(1, n)
+        )  # radians
+        self.translation = torch.nn.Parameter(torch.zeros(k, n, 3))
+        self.scale = torch.nn.Parameter(torch.zeros(k, n, 3))
+        small = 0.1
+        self.object_shape = torch.nn.Parameter(small * torch.randn(1, n, z, generator=rng).repeat(k, 1, 1))
+        self.object_appearance = torch.nn.Parameter(small * torch.randn(1, n, z, generator=rng).repeat(k, 1, 1))
+        self.background_shape = torch.nn.Parameter(small * torch.randn(1, z, generator=rng).repeat(k, 1))
+        self.background_appearance = torch.nn.Parameter(small * torch.randn(1, z, generator=rng).repeat(k, 1))
+
+    def scenes(self) -> SceneParameters:
+        prior, k = self.prior, self.elevation.shape[0]
+        t = torch.stack([_bounded(self.translation[..., i], *self.ranges["translation"][i]) for i in range(3)], -1)
+        s = torch.stack([_bounded(self.scale[..., i], *self.ranges["scale"][i]) for i in range(3)], -1)
+        if prior.joint_scale:  # one size factor for all axes, as the prior draws it
+            share = torch.sigmoid(self.scale.mean(dim=-1, keepdim=True))
+            s = torch.stack([r[0] + (r[1] - r[0]) * share[..., 0] for r in self.ranges["scale"]], -1)
+        return SceneParameters(
+            object_shape=self.object_shape,
+            object_appearance=self.object_appearance,
+            background_shape=self.background_shape,
+            background_appearance=self.background_appearance,
+            camera_azimuth_deg=_bounded(self.azimuth, *self.ranges["azimuth"]),
+            camera_elevation_deg=_bounded(self.elevation, *self.ranges["elevation"]),
+            camera_radius=torch.full((k,), (prior.radius.low + prior.radius.high) / 2),
+            camera_fov_deg=torch.full((k,), (prior.fov_deg.low + prior.fov_deg.high) / 2),
+            object_rotation_deg=torch.rad2deg(self.rotation),
+            object_translation=t,
+            object_scale=s,
+            object_present=torch.ones(k, prior.num_objects, dtype=torch.bool),
+        )
+
+    def codes(self) -> list[Tensor]:
+        return [self.object_shape, self.object_appearance, self.background_shape, self.background_appearance]
+
+    def keep(self, indices: list[int]) -> None:
+        """Keep the starts ``indices`` alone, in that order."""
+        for name, value in list(self.named_parameters()):
+            setattr(self, name, torch.nn.Parameter(value.detach()[indices].clone()))
+
+
+def _widen(r: Range, margin: float) -> tuple[float, float]:
+    return (float(r.low) - margin, float(r.high) + margin) if r.high > r.low else (float(r.low), float(r.low))
+
+
+def invert(
+    generator: Generator,
+    prior: ScenePrior,
+    target: Float[Tensor, "3 H W"],
+    settings: InversionSettings = InversionSettings(),
+    progress: Callable[[int], object] | None = None,
+) -> Inversion:
+    """Invert ``target`` (in [0, 1], at the generator's resolution); ``progress(1)`` after every step."""
+    size = generator.image_resolution
+    if tuple(target.shape) != (3, size, size):
+        raise ValueError(f"the image must be 3 x {size} x {size} (the model's resolution), got {tuple(target.shape)}")
+    rng = torch.Generator().manual_seed(settings.seed)
+    params = _Parameters(prior, settings.starts, rng)
+    goal = target[None].float()
+
+    def losses() -> tuple[Tensor, Tensor]:
+        out = generator(params.scenes())
+        image = (out.image.clamp(-1, 1) + 1) / 2
+        per_start = ((image - goal) ** 2).mean(dim=(1, 2, 3))
+        penalty = sum(((c**2).mean(dim=-1) - 1).pow(2).reshape(c.shape[0], -1).mean(dim=1) for c in params.codes())
+        return per_start, per_start + settings.code_penalty * penalty
+
+    def descend(steps: int) -> Tensor:
+        optimiser = torch.optim.Adam(params.parameters(), lr=settings.lr)
+        per_start = None
+        for _ in range(steps):
+            per_start, total = losses()
+            optimiser.zero_grad(set_to_none=True)
+            total.sum().backward()
+            optimiser.step()
+            if progress is not None:
+                progress(1)
+        return per_start.detach()
+
+    generator.requires_grad_(False)
+    searched = descend(settings.search_steps)
+    # A car seen from the front and from the back can fit about equally well early on: refine a few.
+    finalists = searched.argsort()[: min(settings.finalists, settings.starts)].tolist()
+    params.keep(finalists)
+    final = descend(settings.refine_steps) if settings.refine_steps else searched[finalists]
+    params.keep([int(final.argmin())])
+    with torch.no_grad():
+        scene = params.scenes()
+        out = generator(scene)
+        image = ((out.image.clamp(-1, 1) + 1) / 2)[0]
+        mse = float(((image - target) ** 2).mean())
+    scene = SceneParameters(**{f: getattr(scene, f).detach() for f in scene.__dataclass_fields__})
+    return Inversion(scene, image, out.mask[0], mse, -10 * math.log10(max(mse, 1e-12)), searched.tolist())

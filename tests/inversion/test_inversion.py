@@ -1,0 +1,90 @@
+"""Inversion finds the knobs of an image the model can draw, deterministically; giraffehd-invert's files and
+refusals."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from giraffehd.inversion import cli
+from giraffehd.inversion.optimise import InversionSettings, invert
+from giraffehd.model_io import load_model
+from giraffehd.sweeps.api import render
+from giraffehd.sweeps.scene_file import read_scene_file
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_car_64.pt"
+QUICK = InversionSettings(starts=4, search_steps=40, refine_steps=60)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(MODEL)
+
+
+@pytest.mark.slow
+def test_the_model_s_own_render_is_inverted_to_its_pose(model):
+    scene = model.prior.sample(1, torch.Generator().manual_seed(11)).replace(object_rotation_deg=[[200.0]])
+    target = render(model.generator, scene, batch_size=1).image[0]
+    result = invert(model.generator, model.prior, target, QUICK)
+    turn = (result.scene.object_rotation_deg[0, 0] - 200.0 + 180) % 360 - 180
+    assert abs(float(turn)) < 10
+    assert abs(float(result.scene.camera_elevation_deg[0] - scene.camera_elevation_deg[0])) < 3
+    assert result.psnr_db > 25
+    again = invert(model.generator, model.prior, target, QUICK)
+    assert torch.equal(again.image, result.image)  # seeded: the same result every time
+
+
+def test_an_image_of_another_size_is_refused_by_the_api(model):
+    with pytest.raises(ValueError, match=r"must be 3 x 64 x 64 \(the model's resolution\), got \(3, 32, 32\)"):
+        invert(model.generator, model.prior, torch.zeros(3, 32, 32), QUICK)
+
+
+def _main(monkeypatch, *arguments: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["giraffehd-invert", f"checkpoint={MODEL}", *arguments])
+    cli.main()
+
+
+@pytest.mark.slow
+def test_the_command_writes_reconstruction_scene_and_edits(model, tmp_path, monkeypatch, capsys):
+    scene = model.prior.sample(1, torch.Generator().manual_seed(5))
+    image = render(model.generator, scene, batch_size=1).image[0]
+    big = Image.fromarray((image * 255).round().byte().permute(1, 2, 0).numpy()).resize((100, 80))  # not square
+    big.save(tmp_path / "photo.jpg")
+    out = tmp_path / "out"
+    quick = ["inversion.starts=2", "inversion.search_steps=5", "inversion.refine_steps=5"]
+    _main(monkeypatch, f"image={tmp_path / 'photo.jpg'}", f"output_dir={out}", *quick, "edits=[rotation]", "steps=3",
+          "frames=4")  # fmt: skip
+    captured = capsys.readouterr()
+    assert "photo.jpg is 100x80: resized to 64x64 (centre square)" in captured.err
+    folder = out / "photo"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "reconstruction.png",
+        "rotation.mp4",
+        "rotation.png",
+        "scene.json",
+    ]
+    assert np.asarray(Image.open(folder / "reconstruction.png")).shape == (68, 134, 3)  # input | reconstruction
+    record = json.loads((folder / "scene.json").read_text())
+    assert record["batch_size"] == 1 and record["psnr_db"] > 0
+    read_scene_file(folder / "scene.json", 1)  # what giraffehd-render scene= and the viewer read
+
+
+def test_bad_images_are_one_line(tmp_path, monkeypatch, capsys):
+    def refusal(path) -> str:
+        with pytest.raises(SystemExit) as exit_info:
+            _main(monkeypatch, f"image={path}", f"output_dir={tmp_path / 'out'}")
+        assert exit_info.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("giraffehd-invert: error: ")
+        return lines[0]
+
+    assert "data path does not exist" in refusal(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    assert "no images (" in refusal(tmp_path / "empty")
+    (tmp_path / "empty" / "broken.png").write_bytes(b"not an image")
+    assert "cannot read image broken.png" in refusal(tmp_path / "empty")
+    assert not (tmp_path / "out").exists()
