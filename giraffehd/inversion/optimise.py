@@ -31,7 +31,7 @@ class InversionSettings:
     starts: int = 8  # starting object rotations, spread over a whole turn
     search_steps: int = 80  # steps of the search, every start at once
     refine_steps: int = 180  # further steps of the best starts
-    finalists: int = 2  # the starts with the lowest search loss that are refined (the best of them wins)
+    finalists: int = 2  # the best starts facing different ways (over 90 degrees apart) that are refined
     lr: float = 0.05  # Adam's step size on the unconstrained parameters
     code_penalty: float = 1e-3  # weight of mean(z^2 - 1)^2-style pull towards typical codes
     seed: int = 0  # the starting codes (drawn near the origin)
@@ -166,8 +166,16 @@ def invert(
 
     generator.requires_grad_(False)
     searched = descend(settings.search_steps)
-    # A car seen from the front and from the back can fit about equally well early on: refine a few.
-    finalists = searched.argsort()[: min(settings.finalists, settings.starts)].tolist()
+    # An object seen from the front and from the back can fit about equally well early on: the finalists
+    # are the best starts that face different ways (more than 90 degrees apart), best first.
+    rotations = params.rotation.detach()[:, 0]
+    finalists: list[int] = []
+    for index in searched.argsort().tolist():
+        apart = all(
+            abs(math.remainder(float(rotations[index] - rotations[j]), 2 * math.pi)) > math.pi / 2 for j in finalists
+        )
+        if apart and len(finalists) < settings.finalists:
+            finalists.append(index)
     params.keep(finalists)
     final = descend(settings.refine_steps) if settings.refine_steps else searched[finalists]
     params.keep([int(final.argmin())])
