@@ -18,7 +18,7 @@ import trimesh
 
 from giraffehd.mesh.compare import match_surfaces
 from giraffehd.mesh.density import default_threshold, object_density_grid
-from giraffehd.mesh.extract import EmptySurface, marching_cubes
+from giraffehd.mesh.extract import EmptySurface, drop_floaters, marching_cubes
 from giraffehd.mesh.truth import surface_points
 from giraffehd.model_io import load_model
 
@@ -57,7 +57,7 @@ def main() -> None:
         matches = []
         for density, base in grids:
             try:
-                mesh = marching_cubes(density, base * scale)
+                mesh = drop_floaters(marching_cubes(density, base * scale))  # as the export does
             except EmptySurface:
                 continue
             shape = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)

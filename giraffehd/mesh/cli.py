@@ -45,6 +45,7 @@ def check_settings(cfg: DictConfig) -> list[str]:
     require(_is_int(cfg.grid_size) and 16 <= cfg.grid_size <= 512, "grid_size", "must be an integer from 16 to 512")
     require(cfg.threshold is None or cfg.threshold > 0, "threshold", "must be null or a positive density")
     require(cfg.threshold_scale > 0, "threshold_scale", "must be positive")
+    require(0 <= cfg.floaters_share < 1, "floaters_share", "must be in [0, 1)")
     require(cfg.units in UNITS, "units", f"must be one of {', '.join(UNITS)}")
     require(_is_int(cfg.views) and cfg.views >= 1, "views", "must be an integer of at least 1")
     require(_is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
@@ -86,9 +87,13 @@ def run(cfg: DictConfig) -> list[Path]:
 
             threshold = float(cfg.threshold_scale) * default_threshold(model.generator, scene, k)
         print(f"object {k}: density on {cfg.grid_size}^3 points, surface at {threshold:.4g} ...", file=sys.stderr)
-        mesh = object_mesh(model.generator, scene, k, cfg.grid_size, threshold, cfg.units, cfg.views, truncation)
-        meshes.append(object_mesh(model.generator, scene, k, cfg.grid_size, threshold, "scene", cfg.views, truncation)
-                      if cfg.units != "scene" else mesh)  # fmt: skip
+        share = float(cfg.floaters_share)
+        mesh = object_mesh(model.generator, scene, k, cfg.grid_size, threshold, cfg.units, cfg.views, truncation, share)
+        if cfg.units != "scene":  # the preview places every object in the scene
+            placed = object_mesh(
+                model.generator, scene, k, cfg.grid_size, threshold, "scene", cfg.views, truncation, share
+            )
+        meshes.append(mesh if cfg.units == "scene" else placed)
         for suffix in formats:
             written.append(write_mesh(mesh, output / f"object_{k}.{suffix}"))
     record = {"scene": scene_to_json(scene)[0], "truncation_psi": truncation, "batch_size": 1}

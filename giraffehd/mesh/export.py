@@ -18,7 +18,7 @@ import trimesh
 from giraffehd.atomic import write_atomically
 from giraffehd.mesh.colour import vertex_colours
 from giraffehd.mesh.density import default_threshold, object_density_grid
-from giraffehd.mesh.extract import Mesh, marching_cubes, to_scene_units
+from giraffehd.mesh.extract import Mesh, drop_floaters, marching_cubes, to_scene_units
 from giraffehd.model.generator import Generator
 from giraffehd.scene import SceneParameters
 
@@ -35,14 +35,18 @@ def object_mesh(
     units: str = "scene",
     num_views: int = 8,
     truncation_psi: float = 1.0,
+    floaters_share: float = 0.05,
 ) -> Mesh:
     """Object ``object_index`` of scene 0 as a coloured mesh. ``threshold``: the density of the surface
-    (None: :func:`~giraffehd.mesh.density.default_threshold`, scaled by nothing)."""
+    (None: :func:`~giraffehd.mesh.density.default_threshold`, scaled by nothing); pieces smaller than
+    ``floaters_share`` of the largest are dropped (0 keeps everything)."""
     if units not in UNITS:
         raise ValueError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
     density = object_density_grid(generator, scene, object_index, grid_size, truncation_psi)
     level = default_threshold(generator, scene, object_index) if threshold is None else float(threshold)
     box = marching_cubes(density, level)
+    if floaters_share > 0:
+        box = drop_floaters(box, floaters_share)
     placed = to_scene_units(box, scene, object_index)
     colours = vertex_colours(generator, scene, object_index, placed.vertices, placed.faces, num_views, truncation_psi)
     chosen = placed if units == "scene" else box

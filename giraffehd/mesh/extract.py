@@ -52,3 +52,20 @@ def to_scene_units(mesh: Mesh, scene: SceneParameters, object_index: int) -> Mes
     points = torch.from_numpy(mesh.vertices)[None, None].to(transform.scale.dtype)
     world = box_to_world(points, transform)[0, 0].numpy()
     return Mesh(world.astype(np.float32), mesh.faces, mesh.colours)
+
+
+def drop_floaters(mesh: Mesh, min_share: float = 0.05) -> Mesh:
+    """The mesh without its small disconnected pieces: parts whose area is under ``min_share`` of the
+    largest part's (specks of density the renderer barely shows). Colours follow their vertices."""
+    import trimesh
+
+    shape = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
+    labels = trimesh.graph.connected_component_labels(shape.face_adjacency, node_count=len(shape.faces))
+    areas = np.bincount(labels, weights=shape.area_faces)
+    keep_faces = areas[labels] >= min_share * areas.max()
+    faces = mesh.faces[keep_faces]
+    used = np.unique(faces)
+    remap = np.full(len(mesh.vertices), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    colours = None if mesh.colours is None else mesh.colours[used]
+    return Mesh(mesh.vertices[used], remap[faces], colours)

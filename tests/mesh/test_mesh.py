@@ -11,7 +11,7 @@ from giraffehd.mesh import cli
 from giraffehd.mesh.compare import match_surfaces, turned
 from giraffehd.mesh.density import grid_points
 from giraffehd.mesh.export import preview
-from giraffehd.mesh.extract import EmptySurface, Mesh, marching_cubes, to_scene_units
+from giraffehd.mesh.extract import EmptySurface, Mesh, drop_floaters, marching_cubes, to_scene_units
 from giraffehd.mesh.truth import surface_points
 from giraffehd.scene import ScenePrior
 
@@ -119,3 +119,18 @@ def test_export_writes_loadable_coloured_meshes_and_refuses_in_one_line(tiny_run
     with pytest.raises(SystemExit):
         cli.main()
     assert "slots must list object slots in [0, 0]" in capsys.readouterr().err
+
+
+def test_small_disconnected_pieces_are_dropped_with_their_colours():
+    density = sphere_density(0.5)
+    speck = grid_points(48)
+    density = torch.maximum(density, 1 + (0.08 - (speck - torch.tensor([0.85, 0.85, 0.85])).norm(dim=-1)) * 10)
+    mesh = marching_cubes(density, 1.0)
+    coloured = Mesh(mesh.vertices, mesh.faces, np.arange(len(mesh.vertices) * 3).reshape(-1, 3).astype(np.uint8))
+    kept = drop_floaters(coloured)
+    assert np.linalg.norm(kept.vertices, axis=1).max() < 0.6  # the speck near the corner is gone
+    assert len(kept.vertices) < len(mesh.vertices) and kept.faces.max() == len(kept.vertices) - 1
+    original = {tuple(v): tuple(c) for v, c in zip(coloured.vertices.tolist(), coloured.colours.tolist(), strict=True)}
+    assert all(
+        original[tuple(v)] == tuple(c) for v, c in zip(kept.vertices.tolist(), kept.colours.tolist(), strict=True)
+    )
