@@ -61,6 +61,10 @@ class Viewer:
         with contextlib.redirect_stdout(io.StringIO()):  # viser's own banner: the entry point prints the address
             self.server = viser.ViserServer(host=host, port=port, label="giraffehd", verbose=False)
         self.server.scene.set_up_direction("+y")
+        # A page opens at the view's camera (not viser's default), so its first camera report changes nothing.
+        home = offset_from_orbit(Orbit(self.state.azimuth_deg, self.state.elevation_deg, self.state.radius))
+        self.server.initial_camera.position = home
+        self.server.initial_camera.look_at = (0.0, 0.0, 0.0)
         # The panel docked beside the view, not over it: the letterboxed frame stays whole. No share button:
         # sharing goes through viser's relay on the internet, and a viewer on a forwarded port needs none.
         self.server.gui.configure_theme(show_share_button=False, control_width="medium")

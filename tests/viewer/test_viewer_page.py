@@ -17,7 +17,7 @@ from PIL import Image
 from giraffehd.model_io import load_model
 from giraffehd.sweeps import cli as render_cli
 from giraffehd.sweeps.api import render
-from giraffehd.viewer.state import scene_of
+from giraffehd.viewer.state import initial_state, scene_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=MISSING)]
 MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_car_64.pt"
@@ -62,6 +62,10 @@ def assert_shows_the_render(page, viewer) -> np.ndarray:
 
 def test_the_first_frame_is_the_render_of_the_first_scene(page, viewer):
     assert_shows_the_render(page, viewer)
+    first = initial_state(viewer.prior, 3)  # the page opened at the seed's camera and did not move it
+    assert (viewer.state.azimuth_deg, viewer.state.elevation_deg, viewer.state.radius) == pytest.approx(
+        (first.azimuth_deg, first.elevation_deg, first.radius), abs=1e-6
+    )
     if os.environ.get("GIRAFFEHD_VIEWER_SCREENSHOT"):  # the README's picture (scripts/viewer_screenshot.sh)
         page.screenshot(path=os.environ["GIRAFFEHD_VIEWER_SCREENSHOT"])
 
