@@ -7,8 +7,10 @@ Starts the viewer in this process and headless Chromium beside it (both on this 
 laptop), waits for the first frame, then drags the view continuously (a mouse move every 16 ms, a 60 Hz
 pointer) for ``--seconds`` and counts the new frames the page shows (its "Frame" image replaced). Prints
 per repeat: frames shown per second, views posted by the drag, views rendered, views cancelled (replaced
-before their render started) and the mean render time; then the median rate. Needs Debian's chromium
-and Playwright (pip install -e '.[dev]').
+before their render started) and the mean render time; then the median rate. ``--drive knob`` instead
+turns the azimuth knob 60 times a second from the server side (as a panel slider dragged), which leaves
+out the time a headless browser takes to take each pointer event. Needs Debian's chromium and Playwright
+(pip install -e '.[dev]').
 """
 
 import argparse
@@ -55,6 +57,22 @@ def drag(page, seconds: float) -> float:
     return start_ms
 
 
+def turn_knob(viewer, seconds: float, page) -> float:
+    """Turn the azimuth knob by one degree 60 times a second for ``seconds``, as a slider dragged in the
+    panel does (the server receives the values; no pointer events wait on the page); returns the start
+    in the page's clock."""
+    start_ms = page.evaluate("() => performance.now()")
+    end = time.monotonic() + seconds
+    step = 0
+    base = viewer.state
+    while time.monotonic() < end:
+        viewer.post(base.replace(azimuth_deg=base.azimuth_deg + step % 360))
+        step += 1
+        time.sleep(1 / 60)
+    print(f"  ({step} knob values in {seconds:.0f} s)", file=sys.stderr)
+    return start_ms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="models/demo_car_64.pt")
@@ -62,6 +80,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
+    parser.add_argument(
+        "--drive", choices=("drag", "knob"), default="drag", help="drag the view with the mouse, or turn a knob"
+    )
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -78,14 +99,17 @@ def main() -> None:
             page.goto(f"http://127.0.0.1:{viewer.server.get_port()}/")
             wait_until(lambda: shown_frame(page) is not None, 60, "the first frame")
             page.evaluate(_COUNT_FRAMES)
-            print(f"{args.checkpoint}: {model.generator.image_resolution} px, viewport {args.width}x{args.height}")
+            print(
+                f"{args.checkpoint}: {model.generator.image_resolution} px, viewport {args.width}x{args.height}, "
+                f"driven by {'a mouse drag' if args.drive == 'drag' else 'a knob turned 60 times a second'}"
+            )
             print("| repeat | frames shown per s | views posted | rendered | cancelled | render ms (mean) |")
             print("|---|---|---|---|---|---|")
             for repeat in range(args.repeats):
                 viewer.worker.wait_idle(30.0)
                 before = (viewer.worker.stats.posted, viewer.worker.stats.rendered, viewer.worker.stats.cancelled)
                 seconds_before = viewer.worker.stats.seconds
-                start_ms = drag(page, args.seconds)
+                start_ms = drag(page, args.seconds) if args.drive == "drag" else turn_knob(viewer, args.seconds, page)
                 end_ms = page.evaluate("() => performance.now()")
                 shown = page.evaluate(f"() => window.__frames.filter(t => t >= {start_ms} && t <= {end_ms}).length")
                 rate = shown / ((end_ms - start_ms) / 1000)
