@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "viewer"))
 
-from page import ARGS, free_port, shown_frame, wait_until  # noqa: E402
+from page import ARGS, free_port, set_number, shown_frame, wait_until  # noqa: E402
 
 from giraffehd.model_io import load_model  # noqa: E402
 from giraffehd.viewer.app import Viewer  # noqa: E402
@@ -57,17 +57,24 @@ def drag(page, seconds: float) -> float:
     return start_ms
 
 
-def turn_knob(viewer, seconds: float, page) -> float:
+def turn_knob(viewer, seconds: float, page, latencies: list[float]) -> float:
     """Turn the azimuth knob by one degree 60 times a second for ``seconds``, as a slider dragged in the
-    panel does (the server receives the values; no pointer events wait on the page); returns the start
-    in the page's clock."""
+    panel does (the server receives the values; no pointer events wait on the page); once a second, type a
+    field of view into the page's panel and time until the viewer has it (``latencies``, ms: is the page
+    still responsive while frames render?). Returns the start in the page's clock."""
     start_ms = page.evaluate("() => performance.now()")
     end = time.monotonic() + seconds
     step = 0
-    base = viewer.state
+    azimuth = viewer.state.azimuth_deg
     while time.monotonic() < end:
-        viewer.post(base.replace(azimuth_deg=base.azimuth_deg + step % 360))
+        viewer.post(viewer.state.replace(azimuth_deg=azimuth + step % 360))
         step += 1
+        if step % 60 == 0:
+            fov = round(viewer.state.fov_deg + (0.5 if step % 120 else -0.5), 1)
+            typed = time.perf_counter()
+            set_number(page, "Field of view (deg)", fov)
+            wait_until(lambda fov=fov: viewer.state.fov_deg == fov, 10, "the typed field of view")
+            latencies.append(1000 * (time.perf_counter() - typed))
         time.sleep(1 / 60)
     print(f"  ({step} knob values in {seconds:.0f} s)", file=sys.stderr)
     return start_ms
@@ -91,7 +98,7 @@ def main() -> None:
 
     model = load_model(args.checkpoint)
     viewer = Viewer(model, args.checkpoint, port=free_port())
-    rates = []
+    rates, latencies = [], []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
@@ -109,7 +116,11 @@ def main() -> None:
                 viewer.worker.wait_idle(30.0)
                 before = (viewer.worker.stats.posted, viewer.worker.stats.rendered, viewer.worker.stats.cancelled)
                 seconds_before = viewer.worker.stats.seconds
-                start_ms = drag(page, args.seconds) if args.drive == "drag" else turn_knob(viewer, args.seconds, page)
+                start_ms = (
+                    drag(page, args.seconds)
+                    if args.drive == "drag"
+                    else turn_knob(viewer, args.seconds, page, latencies)
+                )
                 end_ms = page.evaluate("() => performance.now()")
                 shown = page.evaluate(f"() => window.__frames.filter(t => t >= {start_ms} && t <= {end_ms}).length")
                 rate = shown / ((end_ms - start_ms) / 1000)
@@ -126,6 +137,11 @@ def main() -> None:
     finally:
         viewer.close()
     print(f"median: {statistics.median(rates):.1f} frames shown per second")
+    if latencies:
+        print(
+            f"panel round trip while rendering (a value typed in the page until the viewer has it): median "
+            f"{statistics.median(latencies):.0f} ms, max {max(latencies):.0f} ms over {len(latencies)}"
+        )
 
 
 if __name__ == "__main__":
