@@ -4,10 +4,12 @@
     giraffehd-view checkpoint=runs/demo port=8081
 
 Everything is checked before the server starts (settings, the checkpoint, the port); a bad value stops
-with one line, ``giraffehd-view: error: ...``, exit status 2. Ctrl-C stops the server (exit status 0).
+with one line, ``giraffehd-view: error: ...``, exit status 2. Ctrl-C or SIGTERM stops the server (exit
+status 0).
 """
 
 import errno
+import signal
 import socket
 import sys
 import time
@@ -88,6 +90,10 @@ def run_viewer(cfg: DictConfig, block: bool = True):
     )
     if not block:
         return viewer
+    # Ctrl-C stops the server even where the parent shell started it with SIGINT ignored, and so does
+    # SIGTERM (kill, a container stop): both end the loop below and close the server cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         while True:
             time.sleep(3600)
@@ -96,6 +102,10 @@ def run_viewer(cfg: DictConfig, block: bool = True):
     finally:
         viewer.close()
     return None
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="view")

@@ -1,5 +1,6 @@
 """giraffehd-view refuses what it cannot serve in one line, exit status 2, before any server starts."""
 
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -58,3 +59,30 @@ def test_an_occupied_port_is_refused(capsys):
 )
 def test_bad_settings_are_refused_naming_the_key(capsys, argument, message):
     assert refusal(capsys, f"checkpoint={MODEL}", argument) == f"giraffehd-view: error: {message}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_the_server_prints_its_address_and_stops_cleanly_on_a_signal(signum):
+    import os
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "giraffehd.viewer.cli", f"checkpoint={MODEL}", f"port={port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    try:
+        for line in server.stdout:
+            if line.startswith("giraffehd-view: "):
+                assert f"at http://127.0.0.1:{port}" in line
+                break
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass  # serving
+        server.send_signal(signum)
+        _, err = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode == 0 and "giraffehd-view: stopped" in err and "Traceback" not in err
