@@ -102,10 +102,17 @@ class Viewer:
         self.gui["frame"].image = picture
         for client in self.server.get_clients().values():
             self._show_on(client, picture)
-        render_ms = 1000 * self.worker.stats.seconds / max(1, self.worker.stats.rendered)
-        self.gui[
-            "status"
-        ].content = f"frame {number} &middot; {picture.shape[1]} px &middot; {render_ms:.0f} ms per frame on average"
+        now = time.monotonic()
+        if now - self._panel_refreshed >= PANEL_REFRESH_S or not self.worker.has_pending:
+            self._panel_refreshed = now
+            with self._lock:
+                self._sync_camera_controls()  # the sliders follow a drag here, not on every pointer move
+            render_ms = 1000 * self.worker.stats.seconds / max(1, self.worker.stats.rendered)
+            self.gui[
+                "status"
+            ].content = (
+                f"frame {number} &middot; {picture.shape[0]} px &middot; {render_ms:.0f} ms per frame on average"
+            )
 
     def _show_on(self, client: viser.ClientHandle, picture: np.ndarray) -> None:
         try:
@@ -148,7 +155,6 @@ class Viewer:
             self.post(
                 state.replace(azimuth_deg=orbit.azimuth_deg, elevation_deg=orbit.elevation_deg, radius=orbit.radius)
             )
-            self._sync_camera_controls()
 
     def _move_cameras(self) -> None:
         for client in self.server.get_clients().values():
