@@ -82,6 +82,12 @@ def run_viewer(cfg: DictConfig, block: bool = True):
     if viewer.server.get_port() != cfg.port:  # taken between the check and the start
         viewer.close()
         raise ValueError(f"port {cfg.port} on {cfg.host} is in use: stop what holds it, or choose port=...")
+    if block:
+        # Ctrl-C stops the server even where the parent shell started it with SIGINT ignored, and so does
+        # SIGTERM (kill, a container stop). Installed before the address is printed: whoever reads it may
+        # stop the server at once.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _stop)
     host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
     print(
         f"giraffehd-view: {model.path} (step {model.step}, {model.generator.image_resolution} px) "
@@ -90,13 +96,11 @@ def run_viewer(cfg: DictConfig, block: bool = True):
     )
     if not block:
         return viewer
-    # Ctrl-C stops the server even where the parent shell started it with SIGINT ignored, and so does
-    # SIGTERM (kill, a container stop): both end the loop below and close the server cleanly.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _stop)
     try:
         while True:
-            time.sleep(3600)
+            # Short sleeps: the operating system may deliver a signal to any thread, and Python runs its handler
+            # only when the main thread next runs; a long sleep would hold a Ctrl-C or SIGTERM back for as long.
+            time.sleep(0.2)
     except KeyboardInterrupt:
         print("giraffehd-view: stopped", file=sys.stderr)
     finally:
