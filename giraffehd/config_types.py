@@ -25,12 +25,17 @@ def is_group_choice(override: str) -> bool:
     return "/" in key or (CONF_DIR / key).is_dir()
 
 
+def is_int(value) -> bool:
+    """An integer and not a bool (YAML's true is an int to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def kind_problem(default, value) -> str | None:
     """What ``value`` must be to replace ``default``, or None when it is of the right kind."""
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "true or false"
     if isinstance(default, int):
-        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+        return None if is_int(value) else "an integer"
     if isinstance(default, float):
         return None if isinstance(value, int | float) and not isinstance(value, bool) else "a number"
     if isinstance(default, list | ListConfig):

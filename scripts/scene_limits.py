@@ -20,9 +20,15 @@ import argparse
 import torch
 
 from giraffehd.evaluation.labels import read_dataset
-from giraffehd.evaluation.scene_controls import SceneProtocol, _render_and_read, x_range_of
+from giraffehd.evaluation.scene_controls import (
+    SceneProtocol,
+    _render_and_read,
+    add_objects_sweep,
+    translation_sweep,
+    x_range_of,
+)
 from giraffehd.evaluation.scene_evaluator import load_scene_evaluator, read_scenes
-from giraffehd.evaluation.scene_geometry import projected_centres, read_at, separated, separated_scenes
+from giraffehd.evaluation.scene_geometry import read_at, separated_scenes
 from giraffehd.evaluation.sources import generator_source, synthetic_source
 from giraffehd.model_io import load_model
 
@@ -55,9 +61,7 @@ def slots_alone(source, reader, scenes, batch_size):
 def count_errors(source, reader, scenes, batch_size):
     """Per number of objects present: shares read short, right and over."""
     n = scenes.num_objects
-    counts = torch.arange(1, n + 1).repeat(scenes.batch_size)
-    chosen = scenes.select(torch.arange(scenes.batch_size).repeat_interleave(n))
-    chosen = chosen.replace(object_present=torch.arange(n)[None, :] < counts[:, None])
+    counts, chosen = add_objects_sweep(scenes)
     _, readings = _render_and_read(source, reader, chosen, batch_size)
     delta = torch.tensor([r.count for r in readings]) - counts
     return [
@@ -77,17 +81,7 @@ OUTLIER_PX = 2.0  # a read this far from the knob's centre is another object or 
 def translation_fit(source, reader, scenes, x_range, protocol, resolution):
     """Read x against the knob's projected x of the moved object, fitted on frames read within OUTLIER_PX:
     slope, intercept, mean and median error over all frames, mean error within OUTLIER_PX, share beyond."""
-    b, n, t = scenes.batch_size, scenes.num_objects, protocol.sweep_steps
-    index = torch.arange(b).repeat_interleave(t)
-    moved = index % n
-    values = torch.linspace(*x_range, t).repeat(b)
-    swept = scenes.select(index)
-    translation = swept.object_translation.clone()
-    translation[torch.arange(b * t), moved, 0] = values
-    swept = swept.replace(object_translation=translation)
-    expected = projected_centres(swept, resolution)
-    keep = separated(expected, swept.object_present, protocol.min_separation_px)
-    chosen = torch.nonzero(keep)[:, 0]
+    swept, expected, moved, chosen = translation_sweep(scenes, x_range, protocol, resolution)
     _, readings = _render_and_read(source, reader, swept.select(chosen), protocol.batch_size)
     read, want = [], []
     for reading, frame in zip(readings, chosen.tolist(), strict=True):

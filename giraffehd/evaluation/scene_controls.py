@@ -79,14 +79,20 @@ class CountAccuracy:
     chance: float  # a uniform guess among the counts measured
 
 
+def add_objects_sweep(scenes: SceneParameters) -> tuple[Int[Tensor, " M"], SceneParameters]:
+    """Every scene with slots 0..k-1 present for k = 1..N, scene by scene: (k per frame, the frames)."""
+    n = scenes.num_objects
+    counts = torch.arange(1, n + 1).repeat(scenes.batch_size)
+    chosen = scenes.select(torch.arange(scenes.batch_size).repeat_interleave(n))
+    return counts, chosen.replace(object_present=torch.arange(n)[None, :] < counts[:, None])
+
+
 def count_accuracy(
     source: ImageSource, reader: SceneReader, scenes: SceneParameters, batch_size: int = 32
 ) -> CountAccuracy:
     """Objects added one by one (slots 0..k-1 present, k = 1..N) in each scene: is the count read k?"""
     n = scenes.num_objects
-    counts = torch.arange(1, n + 1).repeat(scenes.batch_size)
-    chosen = scenes.select(torch.arange(scenes.batch_size).repeat_interleave(n))
-    chosen = chosen.replace(object_present=torch.arange(n)[None, :] < counts[:, None])
+    counts, chosen = add_objects_sweep(scenes)
     _, readings = _render_and_read(source, reader, chosen, batch_size)
     right = torch.tensor([r.count for r in readings]) == counts
     per_count = {k: right[counts == k].float().mean().item() for k in range(1, n + 1)}
@@ -100,6 +106,23 @@ class TranslationControl:
     frames: int  # frames scored (the moved object kept apart from the others)
 
 
+def translation_sweep(
+    scenes: SceneParameters, x_range: tuple[float, float], protocol: SceneProtocol, resolution: int
+) -> tuple[SceneParameters, Float[Tensor, "M N 2"], Int[Tensor, " M"], Int[Tensor, " K"]]:
+    """Object ``b % N`` of scene b moved along x over ``x_range`` in ``protocol.sweep_steps`` steps: the
+    frames, their objects' projected centres, the moved slot per frame, and the frames that keep the
+    objects apart."""
+    b, n, t = scenes.batch_size, scenes.num_objects, protocol.sweep_steps
+    index = torch.arange(b).repeat_interleave(t)
+    moved = index % n
+    translation = scenes.select(index).object_translation.clone()
+    translation[torch.arange(b * t), moved, 0] = torch.linspace(*x_range, t).repeat(b)
+    swept = scenes.select(index).replace(object_translation=translation)
+    expected = projected_centres(swept, resolution)
+    keep = separated(expected, swept.object_present, protocol.min_separation_px)
+    return swept, expected, moved, torch.nonzero(keep)[:, 0]
+
+
 def translation_control(
     source: ImageSource,
     reader: SceneReader,
@@ -109,18 +132,9 @@ def translation_control(
     resolution: int,
 ) -> TranslationControl:
     """Object ``b % N`` of scene b moved along x over ``x_range`` in ``protocol.sweep_steps`` steps."""
-    b, n, t = scenes.batch_size, scenes.num_objects, protocol.sweep_steps
-    index = torch.arange(b).repeat_interleave(t)
-    moved = index % n
-    values = torch.linspace(*x_range, t).repeat(b)
-    swept = scenes.select(index)
-    translation = swept.object_translation.clone()
-    translation[torch.arange(b * t), moved, 0] = values
-    swept = swept.replace(object_translation=translation)
-    expected = projected_centres(swept, resolution)
+    swept, expected, moved, chosen = translation_sweep(scenes, x_range, protocol, resolution)
+    index = torch.arange(scenes.batch_size).repeat_interleave(protocol.sweep_steps)
     start = projected_centres(scenes, resolution)[index, moved]
-    keep = separated(expected, swept.object_present, protocol.min_separation_px)
-    chosen = torch.nonzero(keep)[:, 0]
     if chosen.numel() == 0:
         raise ValueError("no frame of the translation sweep keeps the objects apart; lower min_separation_px")
     _, readings = _render_and_read(source, reader, swept.select(chosen), protocol.batch_size)

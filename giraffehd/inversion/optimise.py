@@ -98,10 +98,11 @@ class _Parameters(torch.nn.Module):
     def scenes(self) -> SceneParameters:
         prior, k = self.prior, self.elevation.shape[0]
         t = torch.stack([_bounded(self.translation[..., i], *self.ranges["translation"][i]) for i in range(3)], -1)
-        s = torch.stack([_bounded(self.scale[..., i], *self.ranges["scale"][i]) for i in range(3)], -1)
         if prior.joint_scale:  # one size factor for all axes, as the prior draws it
-            share = torch.sigmoid(self.scale.mean(dim=-1, keepdim=True))
-            s = torch.stack([r[0] + (r[1] - r[0]) * share[..., 0] for r in self.ranges["scale"]], -1)
+            joint = self.scale.mean(dim=-1)
+            s = torch.stack([_bounded(joint, *r) for r in self.ranges["scale"]], -1)
+        else:
+            s = torch.stack([_bounded(self.scale[..., i], *self.ranges["scale"][i]) for i in range(3)], -1)
         return SceneParameters(
             object_shape=self.object_shape,
             object_appearance=self.object_appearance,

@@ -20,10 +20,11 @@ from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import write_atomically
-from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.config_types import check_override_kinds, hydra_overrides, is_int
 from giraffehd.media import make_grid, save_image
+from giraffehd.mesh.density import default_threshold
 from giraffehd.mesh.export import FORMATS, UNITS, object_mesh, preview, write_mesh
-from giraffehd.mesh.extract import Mesh
+from giraffehd.mesh.extract import Mesh, to_scene_units
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
 from giraffehd.scene_json import scene_to_json
@@ -33,22 +34,18 @@ from giraffehd.sweeps.scene_file import read_scene_file
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_settings(cfg: DictConfig) -> list[str]:
     def require(ok: bool, key: str, rule: str) -> None:
         if not ok:
             raise ValueError(f"{key} {rule}, got {OmegaConf.select(cfg, key)!r}")
 
-    require(_is_int(cfg.grid_size) and 16 <= cfg.grid_size <= 512, "grid_size", "must be an integer from 16 to 512")
+    require(is_int(cfg.grid_size) and 16 <= cfg.grid_size <= 512, "grid_size", "must be an integer from 16 to 512")
     require(cfg.threshold is None or cfg.threshold > 0, "threshold", "must be null or a positive density")
     require(cfg.threshold_scale > 0, "threshold_scale", "must be positive")
     require(0 <= cfg.floaters_share < 1, "floaters_share", "must be in [0, 1)")
     require(cfg.units in UNITS, "units", f"must be one of {', '.join(UNITS)}")
-    require(_is_int(cfg.views) and cfg.views >= 1, "views", "must be an integer of at least 1")
-    require(_is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+    require(is_int(cfg.views) and cfg.views >= 1, "views", "must be an integer of at least 1")
+    require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
     require(0 <= cfg.truncation_psi <= 1, "truncation_psi", "must be in [0, 1]")
     formats = list(cfg.formats)
     require(bool(formats) and all(f in FORMATS for f in formats), "formats", f"must list some of {', '.join(FORMATS)}")
@@ -75,7 +72,7 @@ def run(cfg: DictConfig) -> list[Path]:
         scene = model.prior.sample(1, torch.Generator().manual_seed(cfg.seed))
     present = [k for k in range(n) if bool(scene.object_present[0, k])]
     objects = present if cfg.slots is None else list(cfg.slots)
-    bad = [k for k in objects if not (_is_int(k) and 0 <= k < n)]
+    bad = [k for k in objects if not (is_int(k) and 0 <= k < n)]
     if bad or not objects:
         raise ValueError(f"slots must list object slots in [0, {n - 1}] (this scene has {present}), got {objects}")
     scene = scene.replace(object_present=torch.tensor([[k in objects for k in range(n)]]))
@@ -83,17 +80,13 @@ def run(cfg: DictConfig) -> list[Path]:
     for k in objects:
         threshold = cfg.threshold
         if threshold is None:
-            from giraffehd.mesh.density import default_threshold
-
             threshold = float(cfg.threshold_scale) * default_threshold(model.generator, scene, k)
         print(f"object {k}: density on {cfg.grid_size}^3 points, surface at {threshold:.4g} ...", file=sys.stderr)
         share = float(cfg.floaters_share)
-        mesh = object_mesh(model.generator, scene, k, cfg.grid_size, threshold, cfg.units, cfg.views, truncation, share)
-        if cfg.units != "scene":  # the preview places every object in the scene
-            placed = object_mesh(
-                model.generator, scene, k, cfg.grid_size, threshold, "scene", cfg.views, truncation, share
-            )
-        meshes.append(mesh if cfg.units == "scene" else placed)
+        box = object_mesh(model.generator, scene, k, cfg.grid_size, threshold, "box", cfg.views, truncation, share)
+        placed = to_scene_units(box, scene, k)  # the preview shows every object where the scene puts it
+        meshes.append(placed)
+        mesh = placed if cfg.units == "scene" else box
         for suffix in formats:
             written.append(write_mesh(mesh, output / f"object_{k}.{suffix}"))
     record = {"scene": scene_to_json(scene)[0], "truncation_psi": truncation, "batch_size": 1}

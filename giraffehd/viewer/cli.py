@@ -21,14 +21,10 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.config_types import check_override_kinds, hydra_overrides, is_int
 from giraffehd.model_io import load_model
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_settings(cfg: DictConfig) -> None:
@@ -37,18 +33,18 @@ def check_settings(cfg: DictConfig) -> None:
             raise ValueError(f"{key} {rule}, got {cfg[key]!r}")
 
     require(isinstance(cfg.host, str) and bool(cfg.host), "host", "must be an address such as 127.0.0.1")
-    require(_is_int(cfg.port) and 1 <= cfg.port <= 65535, "port", "must be an integer from 1 to 65535")
+    require(is_int(cfg.port) and 1 <= cfg.port <= 65535, "port", "must be an integer from 1 to 65535")
     require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-    require(cfg.threads is None or (_is_int(cfg.threads) and cfg.threads >= 1), "threads", "must be null or >= 1")
-    require(_is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+    require(cfg.threads is None or (is_int(cfg.threads) and cfg.threads >= 1), "threads", "must be null or >= 1")
+    require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
     psi = cfg.truncation_psi
     require(
         isinstance(psi, int | float) and not isinstance(psi, bool) and 0 <= psi <= 1,
         "truncation_psi",
         "must be in [0, 1]",
     )
-    require(_is_int(cfg.turntable_frames) and cfg.turntable_frames >= 2, "turntable_frames", "must be an integer >= 2")
-    require(_is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
+    require(is_int(cfg.turntable_frames) and cfg.turntable_frames >= 2, "turntable_frames", "must be an integer >= 2")
+    require(is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device is cuda, but no CUDA device is available")
 
