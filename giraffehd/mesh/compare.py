@@ -1,7 +1,10 @@
 """How close a mesh is to a true surface: Chamfer distance and coverage, after the best turn about up.
 
-Both surfaces are point sets in the box frame (the mesh sampled uniformly by area). Distances are in
-units of the box size (the box frame spans 2, so frame distances are halved). A generator learns its
+Both surfaces are point sets in the truth's box frame (the mesh sampled uniformly by area). A model's
+box need not be the dataset's: the demo car model's box has half sizes 0.21 x 0.15 x 0.11 scene units
+where the synthetic car's is 0.2 on every axis, so a mesh in the model's box frame is first carried into
+the truth's through scene units (:func:`between_boxes`). Distances are in units of the truth's box size
+(the box frame spans 2, so frame distances are halved). A generator learns its
 object in a canonical orientation of its own, so the mesh is first turned about the up axis (y) to where
 it fits the truth best: a coarse search over whole turns, then a finer one around the best.
 Axis legend: P, Q points.
@@ -37,6 +40,14 @@ def turned(points: Float[Tensor, "P 3"], angle_deg: float) -> Float[Tensor, "P 3
     a = math.radians(angle_deg)
     rotation = torch.tensor([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
     return points @ rotation.T.to(points.dtype)
+
+
+def between_boxes(
+    points: Float[Tensor, "P 3"], from_half_sizes: Float[Tensor, " 3"], to_half_sizes: Float[Tensor, " 3"]
+) -> Float[Tensor, "P 3"]:
+    """Points of one box frame (half sizes ``from_half_sizes``, scene units) in another box frame with the
+    same centre and orientation (half sizes ``to_half_sizes``)."""
+    return points * (from_half_sizes.to(points.dtype) / to_half_sizes.to(points.dtype))
 
 
 def match_surfaces(

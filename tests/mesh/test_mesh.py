@@ -8,7 +8,7 @@ import torch
 import trimesh
 
 from giraffehd.mesh import cli
-from giraffehd.mesh.compare import match_surfaces, turned
+from giraffehd.mesh.compare import between_boxes, match_surfaces, turned
 from giraffehd.mesh.density import grid_points
 from giraffehd.mesh.export import preview
 from giraffehd.mesh.extract import EmptySurface, Mesh, drop_floaters, marching_cubes, to_scene_units
@@ -74,6 +74,17 @@ def test_matching_finds_the_turn_and_measures_what_is_missing():
     missing = match_surfaces(no_wheels, truth)
     assert missing.completeness > same.completeness and missing.covered < 0.95
     assert missing.accuracy < 0.015  # what is there is right
+
+
+def test_a_mesh_of_another_box_is_compared_through_scene_units():
+    # The true car drawn in a box of half sizes 0.2, read in a box of (0.25, 0.1, 0.4): squeezed there,
+    # it matches only after being carried back; carried back it matches as well as a second draw.
+    truth, other = surface_points("car", 6000, seed=0), surface_points("car", 6000, seed=1)
+    data_box, model_box = torch.tensor([0.2, 0.2, 0.2]), torch.tensor([0.25, 0.1, 0.4])
+    in_model_box = other * data_box / model_box
+    assert match_surfaces(in_model_box, truth).covered < 0.6
+    back = between_boxes(in_model_box, model_box, data_box)
+    assert match_surfaces(back, truth).chamfer < 0.015 and match_surfaces(back, truth).covered > 0.99
 
 
 def test_the_preview_shows_the_nearest_vertex():
