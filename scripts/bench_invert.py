@@ -3,11 +3,13 @@
     giraffehd-data synth num_images=40 seed=7 output=data/synthetic_car_heldout   # images no model trained on
     python scripts/bench_invert.py --checkpoint models/demo_car_64.pt --dataset data/synthetic_car_heldout --images 20
 
-Per image: giraffehd-invert's optimisation (default settings), then
+Per image: giraffehd-invert's optimisation (default settings), started from the pose encoder's reading
+(``--encoder``: auto = NAME.encoder.pt beside the checkpoint, a path, or none), then
 - heading error: |recovered heading - label| after the model's one global rotation offset, measured once on
   64 samples of the model: render-and-match (the dataset's own ray tracer, giraffehd/evaluation/
   render_match.py) reads their heading, and the offset is the circular median of read minus knob (the car
   evaluator's offset is printed beside it), degrees; the raw residual (no offset) is printed too;
+- the encoder's own heading error (its reading, before the search) and confidence;
 - elevation error, degrees; PSNR of the reconstruction, dB; mask IoU against the true mask (rendered mask
   and true mask each at 0.5); seconds per image on this machine.
 Prints one row per image and the means (and medians).
@@ -24,6 +26,7 @@ from giraffehd.evaluation.evaluator import load_evaluator
 from giraffehd.evaluation.labels import label_tensors, load_pixels, read_dataset
 from giraffehd.evaluation.render_candidates import cached_candidates, dataset_candidate_spec
 from giraffehd.evaluation.render_match import match_reader
+from giraffehd.inversion.encoder import default_encoder_path, load_encoder
 from giraffehd.inversion.optimise import InversionSettings, invert
 from giraffehd.model_io import load_model
 from giraffehd.sweeps.api import render
@@ -49,11 +52,16 @@ def main() -> None:
     parser.add_argument("--evaluator", default="models/evaluator_car_32.pt")
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--encoder", default="auto", help="auto, none, or an encoder file")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_model(args.checkpoint)
     evaluator = load_evaluator(args.evaluator).evaluator
+    encoder = None
+    if args.encoder != "none":
+        path = default_encoder_path(model.path) if args.encoder == "auto" else args.encoder
+        encoder = load_encoder(path, model.generator)[0]
     dataset = read_dataset(args.dataset)
     indices = list(range(min(args.images, len(dataset.records))))
     images, masks = load_pixels(dataset, indices, progress=False)
@@ -63,18 +71,22 @@ def main() -> None:
     with torch.no_grad():
         offsets = rotation_offsets(model, evaluator, matcher)
     offset = offsets["render-and-match"]
-    print(f"{args.checkpoint} (step {model.step}) on {len(indices)} images of {args.dataset}")
+    print(f"{args.checkpoint} (step {model.step}) on {len(indices)} images of {args.dataset}, "
+          f"encoder: {args.encoder}")  # fmt: skip
     print("global rotation offset (reading minus knob on 64 samples, circular median): "
           + ", ".join(f"{name} {value:.1f} deg" for name, value in offsets.items())
           + "; the errors below use render-and-match's")  # fmt: skip
     print(
-        "| image | heading error, deg | elevation error, deg | PSNR, dB | mask IoU | seconds | raw heading residual |"
+        "| image | heading error, deg | elevation error, deg | PSNR, dB | mask IoU | seconds | raw heading residual "
+        "| encoder's heading error, deg | encoder's confidence |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     for i in indices:
         start = time.perf_counter()
-        result = invert(model.generator, model.prior, images[i].float() / 255, InversionSettings())
+        target = images[i].float() / 255
+        guess = encoder.read(target[None]) if encoder is not None else None
+        result = invert(model.generator, model.prior, target, InversionSettings(), guess=guess)
         seconds = time.perf_counter() - start
         heading = result.scene.object_rotation_deg[0, 0] - result.scene.camera_azimuth_deg[0]
         raw = float(wrap_degrees(heading - labels.heading_deg[i]))
@@ -83,15 +95,19 @@ def main() -> None:
         mine, truth = result.mask[0] > 0.5, masks[i, 0] > 127
         iou = float((mine & truth).sum() / (mine | truth).sum().clamp(min=1))
         rows.append((heading_error, elevation_error, result.psnr_db, iou, seconds))
+        reading = " | "
+        if guess is not None:
+            read_error = float(wrap_degrees(guess.heading_deg[0] + offset - labels.heading_deg[i]).abs())
+            reading = f"{read_error:.1f} | {float(guess.confidence[0]):.2f}"
         print(
             f"| {i} | {heading_error:.1f} | {elevation_error:.2f} | {result.psnr_db:.2f} | {iou:.3f} | {seconds:.1f} "
-            f"| {raw:.1f} |",
+            f"| {raw:.1f} | {reading} |",
             flush=True,
         )
     columns = list(zip(*rows, strict=True))
     means = " | ".join(f"{statistics.mean(c):.2f}" for c in columns)
     medians = " | ".join(f"{statistics.median(c):.2f}" for c in columns)
-    print(f"| mean | {means} | |\n| median | {medians} | |")
+    print(f"| mean | {means} | | | |\n| median | {medians} | | | |")
 
 
 if __name__ == "__main__":

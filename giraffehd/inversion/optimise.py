@@ -9,6 +9,15 @@ A search runs ``starts`` copies at once, each from a different object rotation (
 an orientation is the hardest thing to find by descent), then the ``finalists`` copies with the lowest
 loss are refined and the best of them is kept. The loss is the mean squared pixel error; PSNR is
 reported from it. Seeded: the same image and settings give the same result.
+
+With a pose encoder's reading (giraffehd/inversion/encoder.py), every start begins at its elevation,
+translation and scale. A confident reading (at least ``encoder_trust`` of its heading probability within
+45 degrees) places the starts within ``encoder_window_deg`` of its heading: the pixel loss alone can prefer
+a car turned front to back when the model cannot match the photo's colours, where the encoder, trained to
+read the model's own samples, tells front from back. The search then stays there: the heading is kept
+within ``encoder_window_deg`` of the reading and the elevation within ``encoder_elevation_window_deg``
+(where the model cannot match the photo's colours, descent otherwise drifts to a pose that fits them
+better). A less confident reading is one more start among those spread over the whole turn.
 Axis legend: K starts, Z code dimensions.
 """
 
@@ -20,6 +29,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from giraffehd.inversion.encoder import PoseGuess
 from giraffehd.model.generator import Generator
 from giraffehd.scene import Range, SceneParameters, ScenePrior
 
@@ -35,6 +45,9 @@ class InversionSettings:
     lr: float = 0.05  # Adam's step size on the unconstrained parameters
     code_penalty: float = 1e-3  # weight of mean(z^2 - 1)^2-style pull towards typical codes
     seed: int = 0  # the starting codes (drawn near the origin)
+    encoder_trust: float = 0.9  # a reading at least this confident confines the search near it
+    encoder_window_deg: float = 30.0  # ... the heading to within this of its heading
+    encoder_elevation_window_deg: float = 5.0  # ... and the elevation to within this of its elevation
 
     def __post_init__(self) -> None:
         for name in ("starts", "search_steps", "finalists"):
@@ -42,6 +55,15 @@ class InversionSettings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.refine_steps < 0 or not self.lr > 0 or self.code_penalty < 0:
             raise ValueError("refine_steps and code_penalty must not be negative, and lr must be positive")
+        if not 0 <= self.encoder_trust <= 1 or not 0 < self.encoder_window_deg <= 180:
+            raise ValueError(
+                f"encoder_trust must lie in [0, 1] and encoder_window_deg in (0, 180] degrees, got "
+                f"{self.encoder_trust} and {self.encoder_window_deg}"
+            )
+        if not self.encoder_elevation_window_deg >= 0:
+            raise ValueError(
+                f"encoder_elevation_window_deg must not be negative, got {self.encoder_elevation_window_deg}"
+            )
 
 
 @dataclass(frozen=True)
@@ -86,7 +108,8 @@ class _Parameters(torch.nn.Module):
         self.azimuth = torch.nn.Parameter(torch.full((k,), _unbounded(mid["azimuth"], *self.ranges["azimuth"])))
         self.rotation = torch.nn.Parameter(
             (torch.arange(k, dtype=torch.float32) * (2 * math.pi / k))[:, None].repeat(1, n)
-        )  # radians
+        )  # radians; with rotation_range, the unbounded value of a bounded angle
+        self.rotation_range: tuple[float, float] | None = None  # radians, set by a sure encoder reading
         self.translation = torch.nn.Parameter(torch.zeros(k, n, 3))
         self.scale = torch.nn.Parameter(torch.zeros(k, n, 3))
         small = 0.1
@@ -112,11 +135,42 @@ class _Parameters(torch.nn.Module):
             camera_elevation_deg=_bounded(self.elevation, *self.ranges["elevation"]),
             camera_radius=torch.full((k,), (prior.radius.low + prior.radius.high) / 2),
             camera_fov_deg=torch.full((k,), (prior.fov_deg.low + prior.fov_deg.high) / 2),
-            object_rotation_deg=torch.rad2deg(self.rotation),
+            object_rotation_deg=torch.rad2deg(
+                self.rotation if self.rotation_range is None else _bounded(self.rotation, *self.rotation_range)
+            ),
             object_translation=t,
             object_scale=s,
             object_present=torch.ones(k, prior.num_objects, dtype=torch.bool),
         )
+
+    def begin_at(self, guess: PoseGuess, settings: InversionSettings) -> None:
+        """Start every copy at the reading's elevation, translation and scale; headings (and, for a sure
+        reading, the bounds of heading and elevation) as the module says."""
+        k, prior = self.elevation.shape[0], self.prior
+        elevation = float(guess.elevation_deg[0])
+        sure = float(guess.confidence[0]) >= settings.encoder_trust
+        if sure:
+            low, high = self.ranges["elevation"]
+            window = settings.encoder_elevation_window_deg
+            self.ranges["elevation"] = (max(low, elevation - window), min(high, elevation + window))
+        with torch.no_grad():
+            self.elevation.fill_(_unbounded(elevation, *self.ranges["elevation"]))
+            for i in range(3):
+                self.translation[..., i] = _unbounded(float(guess.translation[0, i]), *self.ranges["translation"][i])
+            fraction = float(guess.scale_fraction[0])
+            self.scale.fill_(_unbounded(fraction, 0.0, 1.0) if prior.joint_scale else 0.0)
+            if not prior.joint_scale:
+                for i, r in enumerate(prior.scale):
+                    self.scale[..., i] = _unbounded(r.low + fraction * (r.high - r.low), *self.ranges["scale"][i])
+            azimuth = float(_bounded(self.azimuth[:1], *self.ranges["azimuth"])[0])
+            heading = math.radians(float(guess.heading_deg[0]) + azimuth)
+            if sure:  # starts over the middle three quarters of the window, bounded by it
+                window = math.radians(settings.encoder_window_deg)
+                self.rotation_range = (heading - window, heading + window)
+                shares = torch.linspace(0.125, 0.875, k) if k > 1 else torch.full((1,), 0.5)
+                self.rotation.copy_(torch.logit(shares)[:, None].expand_as(self.rotation))
+            else:
+                self.rotation[0] = heading
 
     def codes(self) -> list[Tensor]:
         return [self.object_shape, self.object_appearance, self.background_shape, self.background_appearance]
@@ -137,13 +191,18 @@ def invert(
     target: Float[Tensor, "3 H W"],
     settings: InversionSettings = InversionSettings(),
     progress: Callable[[int], object] | None = None,
+    guess: PoseGuess | None = None,
 ) -> Inversion:
-    """Invert ``target`` (in [0, 1], at the generator's resolution); ``progress(1)`` after every step."""
+    """Invert ``target`` (in [0, 1], at the generator's resolution); ``progress(1)`` after every step.
+
+    ``guess``: a pose encoder's reading of ``target`` (a batch of one), or None to search without one."""
     size = generator.image_resolution
     if tuple(target.shape) != (3, size, size):
         raise ValueError(f"the image must be 3 x {size} x {size} (the model's resolution), got {tuple(target.shape)}")
     rng = torch.Generator().manual_seed(settings.seed)
     params = _Parameters(prior, settings.starts, rng)
+    if guess is not None:
+        params.begin_at(guess, settings)
     goal = target[None].float()
 
     def losses() -> tuple[Tensor, Tensor]:
@@ -169,7 +228,8 @@ def invert(
     searched = descend(settings.search_steps)
     # An object seen from the front and from the back can fit about equally well early on: the finalists
     # are the best starts that face different ways (more than 90 degrees apart), best first.
-    rotations = params.rotation.detach()[:, 0]
+    with torch.no_grad():
+        rotations = torch.deg2rad(params.scenes().object_rotation_deg[:, 0])
     finalists: list[int] = []
     for index in searched.argsort().tolist():
         apart = all(

@@ -1,0 +1,73 @@
+"""giraffehd-train-encoder: train a pose encoder on a model's own samples (conf/train_encoder.yaml).
+
+    giraffehd-train-encoder                                   # models/demo_car_64.pt -> models/demo_car_64.encoder.pt
+    giraffehd-train-encoder checkpoint=runs/demo output=runs/demo/encoder.pt
+
+The file is written atomically with the errors read on fresh samples; giraffehd-invert finds it beside
+the model file (or takes ``encoder=PATH``). A bad value stops with one line, exit status 2.
+"""
+
+import sys
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from tqdm import tqdm
+
+from giraffehd.allocator import keep_freed_memory
+from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.inversion.encoder import default_encoder_path, save_encoder
+from giraffehd.inversion.encoder_training import EncoderTraining, train_pose_encoder
+from giraffehd.model_io import load_model
+from giraffehd.outputs import check_output_folder
+
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def run(cfg: DictConfig) -> Path:
+    if cfg.threads is not None:
+        if isinstance(cfg.threads, bool) or not isinstance(cfg.threads, int) or cfg.threads < 1:
+            raise ValueError(f"threads must be null or an integer of at least 1, got {cfg.threads!r}")
+        torch.set_num_threads(cfg.threads)
+    settings = EncoderTraining(**OmegaConf.to_container(cfg.training))
+    model = load_model(cfg.checkpoint)
+    output = Path(cfg.output) if cfg.output is not None else default_encoder_path(model.path)
+    if output.exists() and not cfg.overwrite:
+        raise ValueError(f"output {output} exists: pass overwrite=true to replace it")
+    check_output_folder(output.parent, "output", need_bytes=16 * 2**20, create=True)
+    with tqdm(total=settings.steps, desc="training the pose encoder", unit="step") as bar:
+
+        def progress(count: int, loss: float) -> None:
+            bar.update(count)
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+        encoder, report = train_pose_encoder(model.generator, model.prior, settings, progress)
+    report["model"] = {"path": str(model.path), "step": model.step}
+    errors = report["errors_on_fresh_samples"]
+    print(
+        f"on {settings.check_images} fresh samples: heading {errors['heading_mean_deg']:.2f} deg mean "
+        f"({errors['heading_over_90_share']:.1%} off by over 90), elevation {errors['elevation_mean_deg']:.2f} deg mean"
+    )
+    return save_encoder(encoder, report, output)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train_encoder")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        check_override_kinds(cfg, hydra_overrides(), "train_encoder")
+        path = run(cfg)
+    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError, OutputError are ValueErrors
+        print(f"giraffehd-train-encoder: error: {' '.join(str(error).split())}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    keep_freed_memory()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
