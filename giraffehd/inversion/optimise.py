@@ -164,6 +164,8 @@ class _Parameters(torch.nn.Module):
                     self.scale[..., i] = _unbounded(r.low + fraction * (r.high - r.low), *self.ranges["scale"][i])
             azimuth = float(_bounded(self.azimuth[:1], *self.ranges["azimuth"])[0])
             heading = math.radians(float(guess.heading_deg[0]) + azimuth)
+            # Bounded is the object's rotation about the heading read at the starting azimuth: where the
+            # prior fixes the camera's azimuth (as for the cars), that is the heading itself.
             if sure:  # starts over the middle three quarters of the window, bounded by it
                 window = math.radians(settings.encoder_window_deg)
                 self.rotation_range = (heading - window, heading + window)
