@@ -34,6 +34,8 @@ def run(cfg: DictConfig) -> Path:
     settings = EncoderTraining(**OmegaConf.to_container(cfg.training))
     model = load_model(cfg.checkpoint)
     output = Path(cfg.output) if cfg.output is not None else default_encoder_path(model.path)
+    if output.is_dir():
+        raise ValueError(f"output {output} is a folder: name the encoder file, e.g. {output / 'model.encoder.pt'}")
     if output.exists() and not cfg.overwrite:
         raise ValueError(f"output {output} exists: pass overwrite=true to replace it")
     check_output_folder(output.parent, "output", need_bytes=16 * 2**20, create=True)

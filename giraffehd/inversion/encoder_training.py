@@ -26,7 +26,7 @@ from giraffehd.scene import SceneParameters, ScenePrior
 class EncoderTraining:
     steps: int = 3000  # batches, each freshly rendered
     batch_size: int = 48
-    lr: float = 1e-3  # Adam, halved over the last third by a cosine
+    lr: float = 1e-3  # Adam; over the last third a cosine takes it down to 2% of this
     heading_sigma_deg: float = 7.5  # width of the smoothed heading target
     seed: int = 0
     check_images: int = 512  # fresh samples (another seed) that the report's errors are read on

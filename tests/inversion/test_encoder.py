@@ -194,6 +194,10 @@ def test_the_command_trains_and_refuses_to_overwrite(tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit):
         encoder_cli.main()
     assert "steps must be at least 1, got 0" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", [arguments[0], arguments[1], f"output={tmp_path}", "overwrite=true"])
+    with pytest.raises(SystemExit):
+        encoder_cli.main()
+    assert f"output {tmp_path} is a folder: name the encoder file" in capsys.readouterr().err
 
 
 def test_invert_says_when_there_is_no_encoder_and_refuses_another_model_s(model, tmp_path, monkeypatch, capsys):
