@@ -22,8 +22,8 @@ import torch
 from giraffehd.evaluation.labels import read_dataset
 from giraffehd.evaluation.scene_controls import (
     SceneProtocol,
-    _render_and_read,
     add_objects_sweep,
+    render_and_read,
     translation_sweep,
     x_range_of,
 )
@@ -39,7 +39,7 @@ def slots_alone(source, reader, scenes, batch_size):
     index = torch.arange(b).repeat_interleave(n)
     slot = torch.arange(n).repeat(b)
     chosen = scenes.select(index).replace(object_present=torch.arange(n)[None, :] == slot[:, None])
-    rendered, readings = _render_and_read(source, reader, chosen, batch_size)
+    rendered, readings = render_and_read(source, reader, chosen, batch_size)
     counts = torch.tensor([r.count for r in readings])
     coverage = rendered.mask.mean(dim=(1, 2, 3))
     rows = []
@@ -62,7 +62,7 @@ def count_errors(source, reader, scenes, batch_size):
     """Per number of objects present: shares read short, right and over."""
     n = scenes.num_objects
     counts, chosen = add_objects_sweep(scenes)
-    _, readings = _render_and_read(source, reader, chosen, batch_size)
+    _, readings = render_and_read(source, reader, chosen, batch_size)
     delta = torch.tensor([r.count for r in readings]) - counts
     return [
         (
@@ -82,7 +82,7 @@ def translation_fit(source, reader, scenes, x_range, protocol, resolution):
     """Read x against the knob's projected x of the moved object, fitted on frames read within OUTLIER_PX:
     slope, intercept, mean and median error over all frames, mean error within OUTLIER_PX, share beyond."""
     swept, expected, moved, chosen = translation_sweep(scenes, x_range, protocol, resolution)
-    _, readings = _render_and_read(source, reader, swept.select(chosen), protocol.batch_size)
+    _, readings = render_and_read(source, reader, swept.select(chosen), protocol.batch_size)
     read, want = [], []
     for reading, frame in zip(readings, chosen.tolist(), strict=True):
         centres, _ = read_at(reading, expected[frame])

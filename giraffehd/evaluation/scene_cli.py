@@ -28,12 +28,12 @@ from giraffehd.evaluation.scene_controls import (
     SceneProtocol,
     colour_control,
     count_accuracy,
-    isolation,
     translation_control,
     x_range_of,
 )
 from giraffehd.evaluation.scene_evaluator import SceneEvaluator, load_scene_evaluator, read_scenes
 from giraffehd.evaluation.scene_geometry import separated_scenes
+from giraffehd.evaluation.scene_isolation import isolation
 from giraffehd.evaluation.sources import ImageSource, generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder

@@ -8,9 +8,7 @@ changes one object of a scene at a time:
   as are present?
 - translation: one object moved along x across the scene; the distance between where it is read and
   where the knob put it (its projected centre), in pixels of the image;
-- isolation: one object moved, recoloured or removed; the share of pixels outside that object's masks
-  (before and after, widened by ``mask_dilation_px``) whose 8-bit value changes by more than
-  ``change_levels`` in any channel, and how far the other objects are read to move;
+- isolation: one object moved, recoloured or removed (giraffehd/evaluation/scene_isolation.py);
 - colour: one object given another object's appearance code; does it read as that object's colour,
   and does every other object keep its own?
 
@@ -22,16 +20,13 @@ each object can be seen and told apart in both the floor and the model; moves ke
 Axis legend: B scenes, N object slots, K objects found, T sweep steps, H W pixels.
 """
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
-from torch.nn import functional as F
 
-from giraffehd.evaluation.controls import quantize
 from giraffehd.evaluation.scene_evaluator import ObjectReading
 from giraffehd.evaluation.scene_geometry import projected_centres, read_at, separated
 from giraffehd.evaluation.sources import ImageSource, Rendered, in_batches
@@ -62,7 +57,7 @@ class SceneProtocol:
             raise ValueError("min_separation_px, change_levels and mask_dilation_px must not be negative")
 
 
-def _render_and_read(
+def render_and_read(
     source: ImageSource, reader: SceneReader, scenes: SceneParameters, batch_size: int
 ) -> tuple[Rendered, list[ObjectReading]]:
     rendered = in_batches(source, scenes, batch_size)
@@ -93,7 +88,7 @@ def count_accuracy(
     """Objects added one by one (slots 0..k-1 present, k = 1..N) in each scene: is the count read k?"""
     n = scenes.num_objects
     counts, chosen = add_objects_sweep(scenes)
-    _, readings = _render_and_read(source, reader, chosen, batch_size)
+    _, readings = render_and_read(source, reader, chosen, batch_size)
     right = torch.tensor([r.count for r in readings]) == counts
     per_count = {k: right[counts == k].float().mean().item() for k in range(1, n + 1)}
     return CountAccuracy(per_count, right.float().mean().item(), 1.0 / n)
@@ -137,36 +132,13 @@ def translation_control(
     start = projected_centres(scenes, resolution)[index, moved]
     if chosen.numel() == 0:
         raise ValueError("no frame of the translation sweep keeps the objects apart; lower min_separation_px")
-    _, readings = _render_and_read(source, reader, swept.select(chosen), protocol.batch_size)
+    _, readings = render_and_read(source, reader, swept.select(chosen), protocol.batch_size)
     errors, chance = [], []
     for reading, frame in zip(readings, chosen.tolist(), strict=True):
         read, _ = read_at(reading, expected[frame])
         errors.append((read[moved[frame]] - expected[frame, moved[frame]]).norm())
         chance.append((start[frame] - expected[frame, moved[frame]]).norm())
     return TranslationControl(torch.stack(errors).mean().item(), torch.stack(chance).mean().item(), len(chosen))
-
-
-def changed_pixels(before: Float[Tensor, "B 3 H W"], after: Float[Tensor, "B 3 H W"], levels: int) -> Tensor:
-    """Pixels ([-1, 1] images) whose 8-bit value moves by more than ``levels`` in any channel (B, H, W)."""
-    return ((quantize(before) - quantize(after)).abs() > levels).any(dim=1)
-
-
-def dilate(mask: Tensor, pixels: int) -> Tensor:
-    """A (H, W) boolean mask widened by ``pixels`` in every direction (a square neighbourhood)."""
-    if pixels == 0:
-        return mask
-    size = 2 * pixels + 1
-    return F.max_pool2d(mask[None, None].float(), size, stride=1, padding=pixels)[0, 0] > 0
-
-
-@dataclass(frozen=True)
-class Isolation:
-    edit: str  # move, recolour or remove
-    other_pixels_changed: float  # share of pixels outside the edited object's masks that change
-    other_shift_px: float  # mean read movement of the objects not edited
-    chance_pixels: float  # the same share when the whole scene is replaced by another one
-    chance_shift_px: float  # mean distance between the objects' centres and those of another scene
-    scenes: int
 
 
 EDITS = ("move", "recolour", "remove")
@@ -201,81 +173,6 @@ def edited_scenes(
     raise ValueError(f"unknown edit {edit!r}; known: {', '.join(EDITS)}")
 
 
-def edit_plan(
-    scenes: SceneParameters, x_range: tuple[float, float], protocol: SceneProtocol, resolution: int
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Per scene: the edited object, its partner (another object), a new x that keeps every object apart,
-    and whether such an x was found (B each). Deterministic in ``protocol.seed``."""
-    target, partner = edited_slots(scenes.batch_size, scenes.num_objects)
-    b = scenes.batch_size
-    rng = torch.Generator().manual_seed(protocol.seed + 7)
-    new_x = torch.zeros(b)
-    found = torch.zeros(b, dtype=torch.bool)
-    rows = torch.arange(b)
-    for _ in range(64):  # tries per scene
-        candidate = x_range[0] + (x_range[1] - x_range[0]) * torch.rand(b, generator=rng)
-        moved = edited_scenes(scenes, "move", partner, target, candidate)
-        ok = separated(projected_centres(moved, resolution), moved.object_present, protocol.min_separation_px)
-        far = (candidate - scenes.object_translation[rows, target, 0]).abs() > 0.1 * (x_range[1] - x_range[0])
-        take = ok & far & ~found
-        new_x[take] = candidate[take]
-        found |= take
-    return target, partner, new_x, found
-
-
-def isolation(
-    source: ImageSource,
-    reader: SceneReader,
-    scenes: SceneParameters,
-    x_range: tuple[float, float],
-    protocol: SceneProtocol,
-    resolution: int,
-) -> list[Isolation]:
-    """One object of each scene moved, recoloured and removed (scenes without a free spot to move to are
-    left out of every edit, so that the three edits read the same scenes)."""
-    target, partner, new_x, found = edit_plan(scenes, x_range, protocol, resolution)
-    scenes, target, partner, new_x = (scenes.select(found), target[found], partner[found], new_x[found])
-    if scenes.batch_size == 0:
-        raise ValueError("no scene has a free spot to move an object to; lower min_separation_px")
-    before, before_read = _render_and_read(source, reader, scenes, protocol.batch_size)
-    expected_before = projected_centres(scenes, resolution)
-    # Chance: every pixel and object of another scene (the next one) in place of the edit.
-    replaced = changed_pixels(before.image, before.image.roll(1, dims=0), protocol.change_levels)
-    chance_pixels = replaced.float().mean().item()
-    chance_shift = (expected_before.roll(1, dims=0) - expected_before).norm(dim=-1).mean().item()
-    results = []
-    for edit in EDITS:
-        changed_scenes = edited_scenes(scenes, edit, partner, target, new_x)
-        after, after_read = _render_and_read(source, reader, changed_scenes, protocol.batch_size)
-        expected_after = projected_centres(changed_scenes, resolution)
-        outside_changed, outside_total, shifts = 0, 0, []
-        changed = changed_pixels(before.image, after.image, protocol.change_levels)
-        for b in range(scenes.batch_size):
-            k = int(target[b])
-            others = torch.arange(scenes.num_objects) != k
-            read_before, assigned_before = read_at(before_read[b], expected_before[b])
-            present_after = changed_scenes.object_present[b]
-            read_after, assigned_after = read_at(after_read[b], expected_after[b][present_after])
-            inside = torch.zeros(changed.shape[1:], dtype=torch.bool)
-            if assigned_before[k] >= 0:
-                inside |= before_read[b].masks[assigned_before[k]]
-            slot_after = int(present_after[:k].sum())  # the target's row among the present objects after
-            if present_after[k] and assigned_after[slot_after] >= 0:
-                inside |= after_read[b].masks[assigned_after[slot_after]]
-            inside = dilate(inside, protocol.mask_dilation_px)
-            outside_changed += int((changed[b] & ~inside).sum())
-            outside_total += int((~inside).sum())
-            after_full = torch.full_like(read_before, float("inf"))
-            after_full[present_after] = read_after
-            # An object found in neither image counts as moved by the image's diagonal.
-            shift = (after_full[others] - read_before[others]).norm(dim=-1)
-            shifts.append(shift.nan_to_num(nan=math.inf).clamp(max=resolution * math.sqrt(2)))
-        shift = torch.cat(shifts)
-        share = outside_changed / max(outside_total, 1)
-        results.append(Isolation(edit, share, shift.mean().item(), chance_pixels, chance_shift, scenes.batch_size))
-    return results
-
-
 @dataclass(frozen=True)
 class ColourControl:
     swapped_reads_target: float  # share of edited objects read as their partner's colour (read before)
@@ -296,8 +193,8 @@ def colour_control(
     b, n = scenes.batch_size, scenes.num_objects
     target, partner = edited_slots(b, n)
     swapped = edited_scenes(scenes, "recolour", partner, target, torch.zeros(b))
-    _, before = _render_and_read(source, reader, scenes, protocol.batch_size)
-    _, after = _render_and_read(source, reader, swapped, protocol.batch_size)
+    _, before = render_and_read(source, reader, scenes, protocol.batch_size)
+    _, after = render_and_read(source, reader, swapped, protocol.batch_size)
     expected = projected_centres(scenes, resolution)
     hits, kept, others = 0, 0, 0
     for i in range(b):

@@ -10,16 +10,13 @@ import torch
 
 from giraffehd.evaluation.scene_controls import (
     SceneProtocol,
-    changed_pixels,
     colour_control,
     count_accuracy,
-    dilate,
-    edited_scenes,
-    isolation,
     translation_control,
 )
 from giraffehd.evaluation.scene_evaluator import ObjectReading
 from giraffehd.evaluation.scene_geometry import match, projected_centres, read_at, separated, separated_scenes
+from giraffehd.evaluation.scene_isolation import changed_pixels, dilate, edited_scenes, isolation
 from giraffehd.evaluation.sources import Rendered
 from giraffehd.scene import ScenePrior
 
