@@ -137,10 +137,12 @@ def guess_errors(guess: PoseGuess, knobs: dict[str, Tensor]) -> dict[str, float]
 def _samples(generator: Generator, prior: ScenePrior, count: int, rng: torch.Generator) -> tuple[Tensor, Tensor, dict]:
     """(images in [0, 1], foreground masks, knobs) of ``count`` fresh samples."""
     scene = prior.sample(count, rng)
-    with torch.no_grad():  # in passes of at most 64 scenes, to bound memory
-        outs = [generator(scene.select(slice(i, i + 64))) for i in range(0, count, 64)]
-    images = (torch.cat([o.image for o in outs]).clamp(-1, 1) + 1) / 2
-    return images, torch.cat([o.mask for o in outs]), knobs_of(scene, prior)
+    device = next(generator.parameters()).device
+    with torch.no_grad():  # rendered where the generator is, in passes of at most 64 scenes (memory)
+        outs = [generator(scene.select(slice(i, i + 64)).to(device)) for i in range(0, count, 64)]
+    # The encoder is small: it learns on the CPU, whatever renders the samples.
+    images = (torch.cat([o.image.cpu() for o in outs]).clamp(-1, 1) + 1) / 2
+    return images, torch.cat([o.mask.cpu() for o in outs]), knobs_of(scene, prior)
 
 
 def train_pose_encoder(
