@@ -12,6 +12,7 @@ their own checks judge them.
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from hydra import compose
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -28,6 +29,15 @@ def is_group_choice(override: str) -> bool:
 def is_int(value) -> bool:
     """An integer and not a bool (YAML's true is an int to Python)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def set_threads(threads) -> None:
+    """Apply the entry points' ``threads`` key: null keeps torch's default, else an integer of at least 1."""
+    if threads is None:
+        return
+    if not is_int(threads) or threads < 1:
+        raise ValueError(f"threads must be null or an integer of at least 1, got {threads!r}")
+    torch.set_num_threads(threads)
 
 
 def kind_problem(default, value) -> str | None:

@@ -15,12 +15,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import hydra
-import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
 from giraffehd.evaluation.degradations import Degradation
 from giraffehd.evaluation.evaluator import EvaluatorError, LoadedEvaluator, load_evaluator, save_evaluator
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
@@ -119,10 +118,7 @@ def quality_hook(
 
 def run(cfg: DictConfig) -> Path | None:
     """Train the evaluator and/or score the checkpoint; returns the output folder (None: nothing scored)."""
-    if cfg.threads is not None:
-        if isinstance(cfg.threads, bool) or not isinstance(cfg.threads, int) or cfg.threads < 1:
-            raise ValueError(f"threads must be null or an integer of at least 1, got {cfg.threads!r}")
-        torch.set_num_threads(cfg.threads)
+    set_threads(cfg.threads)
     protocol = protocol_from(cfg) if cfg.checkpoint is not None else None  # bad settings fail before training
     if cfg.train_evaluator:
         plain = OmegaConf.to_container(cfg.evaluator_training, resolve=True)

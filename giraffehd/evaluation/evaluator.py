@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from giraffehd.atomic import write_atomically
+from giraffehd.tagged_file import read_tagged_file
 
 EVALUATOR_FORMAT = "giraffehd-evaluator-1"
 
@@ -171,14 +172,8 @@ def save_evaluator(evaluator: Evaluator, report: dict, path: str | Path) -> Path
 def load_evaluator(path: str | Path) -> LoadedEvaluator:
     """Read an evaluator file (``weights_only=True``); a one-line EvaluatorError names the file."""
     path = Path(path)
-    if not path.is_file():
-        raise EvaluatorError(f"evaluator not found: {path} (train one with: giraffehd-eval train_evaluator=true)")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise EvaluatorError(f"cannot read evaluator {path}: {' '.join(str(error).split())[:200]}") from None
-    if not isinstance(raw, dict) or raw.get("format") != EVALUATOR_FORMAT:
-        raise EvaluatorError(f"{path} is not a giraffehd evaluator (format {EVALUATOR_FORMAT})")
+    how = "train one with: giraffehd-eval train_evaluator=true"
+    raw = read_tagged_file(path, EVALUATOR_FORMAT, "evaluator", how, EvaluatorError)
     try:
         evaluator = Evaluator(**raw["arguments"])
         evaluator.load_state_dict(raw["state"])

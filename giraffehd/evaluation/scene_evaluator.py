@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from giraffehd.atomic import write_atomically
 from giraffehd.evaluation.evaluator import EvaluatorError
+from giraffehd.tagged_file import read_tagged_file
 
 SCENE_EVALUATOR_FORMAT = "giraffehd-scene-evaluator-1"
 OFFSET_SCALE = 8.0  # the offset head's raw output times this is in pixels: raw targets stay near [-1, 1]
@@ -247,16 +248,8 @@ def load_scene_evaluator(path: str | Path, device: torch.device | str = "cpu") -
     """Read a scene evaluator file (``weights_only=True``) in eval mode, its training report as ``.report``;
     a one-line EvaluatorError names the file."""
     path = Path(path)
-    if not path.is_file():
-        raise EvaluatorError(
-            f"scene evaluator not found: {path} (train one with: scripts/train_scene_evaluator.py --output {path})"
-        )
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise EvaluatorError(f"cannot read scene evaluator {path}: {' '.join(str(error).split())[:200]}") from None
-    if not isinstance(raw, dict) or raw.get("format") != SCENE_EVALUATOR_FORMAT:
-        raise EvaluatorError(f"{path} is not a giraffehd scene evaluator (format {SCENE_EVALUATOR_FORMAT})")
+    how = f"train one with: scripts/train_scene_evaluator.py --output {path}"
+    raw = read_tagged_file(path, SCENE_EVALUATOR_FORMAT, "scene evaluator", how, EvaluatorError)
     try:
         evaluator = SceneEvaluator(**raw["arguments"])
         evaluator.load_state_dict(raw["state"])

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import write_atomically
-from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
 from giraffehd.data.image_files import ImageCollection, find_images, resize_and_crop
 from giraffehd.inversion.encoder import PoseEncoder, default_encoder_path, load_encoder
 from giraffehd.inversion.optimise import InversionSettings, invert
@@ -67,10 +67,7 @@ def encoder_for(setting: str | None, model_file: Path, generator) -> PoseEncoder
 def run(cfg: DictConfig) -> list[Path]:
     if OmegaConf.is_missing(cfg, "image"):
         raise ValueError("image is required: image=PATH (an image, a folder of images or a .zip archive)")
-    if cfg.threads is not None:
-        if isinstance(cfg.threads, bool) or not isinstance(cfg.threads, int) or cfg.threads < 1:
-            raise ValueError(f"threads must be null or an integer of at least 1, got {cfg.threads!r}")
-        torch.set_num_threads(cfg.threads)
+    set_threads(cfg.threads)
     if cfg.limit is not None and (not isinstance(cfg.limit, int) or cfg.limit < 1):
         raise ValueError(f"limit must be null or a positive integer, got {cfg.limit!r}")
     settings = InversionSettings(**OmegaConf.to_container(cfg.inversion))

@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from giraffehd.atomic import write_atomically
 from giraffehd.model.generator import Generator
 from giraffehd.scene import ScenePrior
+from giraffehd.tagged_file import read_tagged_file
 
 ENCODER_FORMAT = "giraffehd-pose-encoder-1"
 CONFIDENCE_WINDOW_DEG = 45.0  # a reading's confidence: its probability within this of the most likely heading
@@ -182,14 +183,8 @@ def save_encoder(encoder: PoseEncoder, report: dict, path: str | Path) -> Path:
 def load_encoder(path: str | Path, generator: Generator | None = None) -> tuple[PoseEncoder, dict]:
     """(encoder in eval mode, its training report); with ``generator``, refuses an encoder of another model."""
     path = Path(path)
-    if not path.is_file():
-        raise EncoderError(f"pose encoder not found: {path} (make one with: giraffehd-train-encoder checkpoint=...)")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise EncoderError(f"cannot read pose encoder {path}: {' '.join(str(error).split())[:200]}") from None
-    if not isinstance(raw, dict) or raw.get("format") != ENCODER_FORMAT:
-        raise EncoderError(f"{path} is not a giraffehd pose encoder (format {ENCODER_FORMAT})")
+    how = "make one with: giraffehd-train-encoder checkpoint=..."
+    raw = read_tagged_file(path, ENCODER_FORMAT, "pose encoder", how, EncoderError)
     try:
         arguments = dict(raw["arguments"])
         arguments["translation_ranges"] = tuple(tuple(r) for r in arguments["translation_ranges"])

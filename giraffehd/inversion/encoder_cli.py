@@ -11,13 +11,12 @@ import sys
 from pathlib import Path
 
 import hydra
-import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
 from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
 from giraffehd.inversion.encoder import default_encoder_path, save_encoder
 from giraffehd.inversion.encoder_training import EncoderTraining, train_pose_encoder
 from giraffehd.model_io import load_model
@@ -27,10 +26,7 @@ CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def run(cfg: DictConfig) -> Path:
-    if cfg.threads is not None:
-        if isinstance(cfg.threads, bool) or not isinstance(cfg.threads, int) or cfg.threads < 1:
-            raise ValueError(f"threads must be null or an integer of at least 1, got {cfg.threads!r}")
-        torch.set_num_threads(cfg.threads)
+    set_threads(cfg.threads)
     settings = EncoderTraining(**OmegaConf.to_container(cfg.training))
     model = load_model(cfg.checkpoint)
     output = Path(cfg.output) if cfg.output is not None else default_encoder_path(model.path)

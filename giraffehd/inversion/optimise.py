@@ -158,8 +158,9 @@ class _Parameters(torch.nn.Module):
             for i in range(3):
                 self.translation[..., i] = _unbounded(float(guess.translation[0, i]), *self.ranges["translation"][i])
             fraction = float(guess.scale_fraction[0])
-            self.scale.fill_(_unbounded(fraction, 0.0, 1.0) if prior.joint_scale else 0.0)
-            if not prior.joint_scale:
+            if prior.joint_scale:  # the mean of the three is the joint size's unbounded value
+                self.scale.fill_(_unbounded(fraction, 0.0, 1.0))
+            else:
                 for i, r in enumerate(prior.scale):
                     self.scale[..., i] = _unbounded(r.low + fraction * (r.high - r.low), *self.ranges["scale"][i])
             azimuth = float(_bounded(self.azimuth[:1], *self.ranges["azimuth"])[0])
