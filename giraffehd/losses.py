@@ -122,6 +122,24 @@ def mask_binarization_loss(mask: Float[Tensor, "B 1 H W"]) -> Float[Tensor, ""]:
     return torch.minimum(mask, 1.0 - mask).mean()
 
 
+def anchor_loss(
+    image: Float[Tensor, "B C H W"], anchor: Float[Tensor, "B C L L"], resolution: int
+) -> Float[Tensor, ""]:
+    """L1 between an image and its anchor, both area-averaged to ``resolution``: mean |down(image) - down(anchor)|.
+
+    GRAM-HD ties its super-resolved image and alpha to the low-resolution render of the same scene (MSE
+    after downsampling) so that the 3D model's pose and silhouette carry over. L1 here, and at a resolution
+    of the caller's choosing: coarser than the anchor holds its layout and lets the image differ from
+    it in detail (where the anchor's own colours and textures are wrong). ``resolution`` must divide
+    both sizes (checked where it is configured).
+    """
+    return (_area(image, resolution) - _area(anchor, resolution)).abs().mean()
+
+
+def _area(x: Tensor, resolution: int) -> Tensor:
+    return x if x.shape[-1] == resolution else F.interpolate(x, size=resolution, mode="area")
+
+
 def nonfinite_check(values: dict[str, Tensor | float]) -> str | None:
     """The name of the first value with a NaN or infinite entry, or None when all are finite.
 

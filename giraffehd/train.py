@@ -50,6 +50,8 @@ MODULE_KEYS = {
     "style_mixing_prob": "training.style_mixing_prob",
     "part_lr": "optimizer.part_lr",
     "dual_discrimination": "training.dual_discrimination",
+    "frozen": "optimizer.frozen",
+    "crop_size": "training.crop_size",
 }
 RAMP_KEY = "training.mask_steepness_ramp"
 
@@ -61,10 +63,14 @@ def check_config(cfg: DictConfig) -> ScenePrior:
     :func:`build_module`); what no single constructor sees is checked here.
     """
     image = cfg.model.image_resolution
-    for key in ("data.resolution", "discriminator.resolution"):
+    crop = cfg.training.get("crop_size")
+    for key, expected, name in (
+        ("data.resolution", image, "model.image_resolution"),
+        ("discriminator.resolution", image if crop is None else crop, "model.image_resolution" if crop is None else "training.crop_size"),
+    ):
         value = OmegaConf.select(cfg, key)
-        if value != image:
-            raise ValueError(f"{key} ({value}) must equal model.image_resolution ({image})")
+        if value != expected:
+            raise ValueError(f"{key} ({value}) must equal {name} ({expected})")
     trainer = cfg.trainer
     devices = trainer.get("devices")
     if isinstance(devices, int) and not isinstance(devices, bool) and not (devices >= 1 or devices == -1):
@@ -144,6 +150,8 @@ def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
             part_lr=OmegaConf.to_container(cfg.optimizer.part_lr) if cfg.optimizer.get("part_lr") else None,
             steepness_ramp=ramp,
             dual_discrimination=cfg.training.get("dual_discrimination", False),
+            frozen=list(cfg.optimizer.get("frozen") or []),
+            crop_size=cfg.training.get("crop_size"),
         )
     check_optimizers(cfg, module)
     return module

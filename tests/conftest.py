@@ -37,14 +37,28 @@ _TINY_RENDERERS = {
         "compositor.renderer.channel_min=8",
         "compositor.mask_steepness=1.0",
     ),
+    "anchored": (
+        "compositor.renderer.channel_base=256",
+        "compositor.renderer.channel_max=16",
+        "compositor.renderer.channel_min=8",
+        "compositor.renderer.out_resolution=16",
+        "features.alpha_resolution=16",
+        "compositor.foreground_upsampler.channel_base=64",
+        "compositor.foreground_upsampler.channel_max=8",
+        "compositor.foreground_upsampler.channel_min=4",
+        "compositor.background_upsampler.channel_base=64",
+        "compositor.background_upsampler.channel_max=8",
+        "compositor.background_upsampler.channel_min=4",
+    ),
 }
 
 
 def tiny_generator(*overrides: str, layout: str = "image", seed: int = 0):
-    """A tiny generator in the given layout ("image": GIRAFFE HD, "features": GIRAFFE), seeded weights."""
+    """A tiny generator in the given layout ("image": GIRAFFE HD, "features": GIRAFFE, "anchored": GIRAFFE HD's
+    upsamplers over GIRAFFE's renderer at 16 px), seeded weights."""
     from giraffehd.config import build_model
 
-    preset = {"image": "tiny", "features": "demo_giraffe"}[layout]
+    preset = {"image": "tiny", "features": "demo_giraffe", "anchored": "hd_car_256"}[layout]
     sizes = ("image_resolution=32", "feature_resolution=8", "features.num_object_samples=6",
              "features.num_background_samples=3")  # fmt: skip
     torch.manual_seed(seed)

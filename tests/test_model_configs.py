@@ -7,6 +7,7 @@ import torch
 from hydra.utils import instantiate
 
 from giraffehd.config import compose_config
+from giraffehd.model.anchored_compositor import AnchoredCompositor
 from giraffehd.model.feature_compositor import FeatureCompositor
 from giraffehd.model.generator import Generator
 from giraffehd.model.image_compositor import ImageCompositor
@@ -24,7 +25,7 @@ EXPECTED = {
     "giraffe_cars_64": (ImageCompositor, 64),
     "giraffehd_1024": (ImageCompositor, 1024),
     "giraffehd_256": (ImageCompositor, 256),
-    "hd_car_256": (ImageCompositor, 256),
+    "hd_car_256": (AnchoredCompositor, 256),
     "small": (ImageCompositor, 32),
     "tiny": (ImageCompositor, 32),
 }

@@ -1,9 +1,11 @@
 """What a compositor returns, and what every compositor offers the generator.
 
 A compositor is the 2D half: it turns the feature maps of the 3D half into the foreground image, the
-background image and a mask, and composites them: image = fg * mask + bg * (1 - mask). Two ship:
-:class:`~giraffehd.model.image_compositor.ImageCompositor` (GIRAFFE HD) and
-:class:`~giraffehd.model.feature_compositor.FeatureCompositor` (GIRAFFE). Images are nominally in
+background image and a mask, and composites them: image = fg * mask + bg * (1 - mask). Three ship:
+:class:`~giraffehd.model.image_compositor.ImageCompositor` (GIRAFFE HD),
+:class:`~giraffehd.model.feature_compositor.FeatureCompositor` (GIRAFFE) and
+:class:`~giraffehd.model.anchored_compositor.AnchoredCompositor` (GIRAFFE HD's upsamplers over a trained
+GIRAFFE-layout renderer). Images are nominally in
 [-1, 1]; masks in [0, 1].
 """
 
@@ -28,6 +30,9 @@ class Composite:
     # The image at the feature resolution, where a compositor has one: its renderers' most direct reading of
     # the feature maps, composited with the 3D alpha (what dual discrimination shows the discriminator).
     low_image: Float[Tensor, "B 3 h w"] | None = None
+    # The alpha that low_image was composited with, where a compositor draws its mask from a 3D alpha at that
+    # resolution (the anchored compositor): what the mask is tied to in training.
+    low_mask: Float[Tensor, "B 1 h w"] | None = None
 
 
 @runtime_checkable

@@ -40,6 +40,8 @@ class FeatureMaps:
     depth: Float[Tensor, "B 1 h w"]  # expected depth of the objects (0 where empty)
     object_alpha: Float[Tensor, "B N h w"]  # accumulated alpha of each object on its own
     background: Float[Tensor, "B C2 h w"]  # the background's features (every ray opaque)
+    # All objects' alpha at alpha_resolution (a finer grid than h; density only), when the renderer has one.
+    fine_alpha: Float[Tensor, "B 1 H2 W2"] | None = None
 
 
 class FeatureMapRenderer(nn.Module):
@@ -53,6 +55,7 @@ class FeatureMapRenderer(nn.Module):
         num_object_samples: int = 8,
         num_background_samples: int = 4,
         background_depth_range: Sequence[float] = (0.5, 6.0),
+        alpha_resolution: int | None = None,
     ) -> None:
         super().__init__()
         if not (resolution >= 4 and resolution & (resolution - 1) == 0):
@@ -73,6 +76,13 @@ class FeatureMapRenderer(nn.Module):
         self.num_object_samples = num_object_samples
         self.num_background_samples = num_background_samples
         self.background_depth_range = (near, far)
+        if alpha_resolution is not None and not (alpha_resolution >= resolution and alpha_resolution & (alpha_resolution - 1) == 0):
+            raise ValueError(
+                f"alpha_resolution must be null or a power of two of at least resolution ({resolution}), got {alpha_resolution}"
+            )
+        # The silhouette at a finer grid than the feature map: only the object field's density is evaluated
+        # there, so a compositor's mask can follow the 3D shape instead of the upsampled feature-map alpha.
+        self.alpha_resolution = alpha_resolution
 
     def forward(
         self, scene: SceneParameters, styles: Styles, stratified: bool = False, rng: torch.Generator | None = None
@@ -91,16 +101,32 @@ class FeatureMapRenderer(nn.Module):
             depth=to_map(depth[..., None]),
             object_alpha=object_alpha.reshape(b, -1, res, res),
             background=to_map(self._render_background(styles, rays, stratified, rng)),
+            fine_alpha=None if self.alpha_resolution is None else self._render_fine_alpha(scene, styles, pose),
         )
 
-    def _render_objects(self, scene, styles, rays, stratified, rng) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Foreground features (B, R, C), alpha (B, R), depth (B, R) and each object's alpha (B, N, R)."""
-        transform = BoxTransform(
+    def _render_fine_alpha(self, scene, styles, pose) -> Float[Tensor, "B 1 H2 W2"]:
+        """All objects' accumulated alpha, 1 - exp(-sum over objects and samples of density * delta), on
+        ``alpha_resolution``^2 rays through bin-centre samples (deterministic, also in training: it is a
+        silhouette, and a noisy one would make a noisy mask)."""
+        b, res = scene.batch_size, self.alpha_resolution
+        rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)
+        samples = sample_in_boxes(rays, self._box_transform(scene), self.num_object_samples, 1.0, False, None)
+        density, _ = self._object_field_on_hits(samples, styles)
+        density = density * scene.object_present[:, :, None, None].to(density.dtype)
+        alpha = -torch.expm1(-(density * samples.deltas).sum(dim=(1, 3)))
+        return alpha.reshape(b, 1, res, res)
+
+    @staticmethod
+    def _box_transform(scene: SceneParameters) -> BoxTransform:
+        return BoxTransform(
             scale=scene.object_scale,
             rotation=rotation_about_up(scene.object_rotation_deg),
             translation=scene.object_translation,
         )
-        samples = sample_in_boxes(rays, transform, self.num_object_samples, 1.0, stratified, rng)
+
+    def _render_objects(self, scene, styles, rays, stratified, rng) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Foreground features (B, R, C), alpha (B, R), depth (B, R) and each object's alpha (B, N, R)."""
+        samples = sample_in_boxes(rays, self._box_transform(scene), self.num_object_samples, 1.0, stratified, rng)
         density, features = self._object_field_on_hits(samples, styles)
         density = density * scene.object_present[:, :, None, None].to(density.dtype)
         object_alpha = -torch.expm1(-(density * samples.deltas).sum(dim=-1))

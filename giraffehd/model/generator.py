@@ -3,6 +3,7 @@
     styles      StyleMapper         codes -> styles (mapping networks, average styles, truncation)
     features    FeatureMapRenderer  the 3D half: rays, in-box samples, fields, volume rendering -> feature maps
     compositor  ImageCompositor     GIRAFFE HD: style-based fg/bg renderers and a 2D mask
+                AnchoredCompositor  GIRAFFE HD's upsamplers over a trained GIRAFFE-layout renderer
                 FeatureCompositor   GIRAFFE: objects over background in feature space, one plain renderer
 
 Each part validates its own arguments; the generator checks only that the parts fit together and match
@@ -17,6 +18,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from giraffehd.model.composite import Compositor
+from giraffehd.model.crops import Crop
 from giraffehd.model.feature_renderer import FeatureMapRenderer
 from giraffehd.model.styles import StyleMapper
 from giraffehd.scene import SceneParameters
@@ -35,7 +37,8 @@ class GeneratorOutput:
     low_res_alpha: Float[Tensor, "B 1 h w"]  # accumulated alpha of all objects
     depth: Float[Tensor, "B 1 h w"]  # expected depth of the foreground (0 where empty)
     object_alpha: Float[Tensor, "B N h w"]  # accumulated alpha of each object on its own
-    low_image: Float[Tensor, "B 3 h w"] | None = None  # the compositor's image at h (Composite.low_image)
+    low_image: Float[Tensor, "B 3 l l"] | None = None  # the compositor's low-resolution image (Composite.low_image)
+    low_mask: Float[Tensor, "B 1 l l"] | None = None  # the alpha low_image was composited with (Composite.low_mask)
 
 
 class Generator(nn.Module):
@@ -93,20 +96,27 @@ class Generator(nn.Module):
         stratified: bool = False,
         style_mixing_prob: float = 0.0,
         rng: torch.Generator | None = None,
+        crop: Crop | None = None,
     ) -> GeneratorOutput:
         """Render B scenes.
 
         Rendering defaults are deterministic (bin-centre samples, constant noise, no style mixing). Under
         ``torch.autocast`` only the 2D half (the compositor) runs in reduced precision.
         Training passes ``noise_mode="random"``, ``stratified=True``, a ``style_mixing_prob`` and the
-        ``rng`` that all of that randomness is drawn from.
+        ``rng`` that all of that randomness is drawn from. With ``crop`` (crop training; compositors with
+        ``supports_crops``) the image, its parts and the low-resolution image are each scene's window.
         """
         # The 3D half always runs in float32, also under autocast (bf16 mixed precision): ray-box
         # intersections and transmittance in bfloat16 move silhouettes, which no later layer can undo.
         with torch.autocast(scene.object_present.device.type, enabled=False):
             styles = self.styles(scene, truncation_psi)
             maps = self.features(scene, styles, stratified, rng)
-        out = self.compositor(maps, styles, scene.object_present, noise_mode, style_mixing_prob, rng)
+        if crop is None:
+            out = self.compositor(maps, styles, scene.object_present, noise_mode, style_mixing_prob, rng)
+        elif getattr(self.compositor, "supports_crops", False):
+            out = self.compositor(maps, styles, scene.object_present, noise_mode, style_mixing_prob, rng, crop=crop)
+        else:
+            raise ValueError(f"{type(self.compositor).__name__} cannot render crops (the anchored compositor can)")
         return GeneratorOutput(
             image=out.image,
             foreground=out.foreground,
@@ -118,4 +128,5 @@ class Generator(nn.Module):
             depth=maps.depth,
             object_alpha=maps.object_alpha,
             low_image=out.low_image,
+            low_mask=out.low_mask,
         )

@@ -10,12 +10,20 @@ let an object's codes repaint the background's pixels too.
 Axis legend: B batch, C channels, H W height and width.
 """
 
+from dataclasses import dataclass
+
 import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
 from giraffehd.networks.layers import conv2d
 from giraffehd.networks.synthesis import synthesis_channels, upsample2x
+
+
+@dataclass(frozen=True)
+class RendererOutput:
+    image: Float[Tensor, "B O H W"]
+    hidden: Float[Tensor, "B C H W"]  # the last feature map, at out_resolution (what an upsampler reads)
 
 
 class NeuralRenderer(nn.Module):
@@ -48,8 +56,13 @@ class NeuralRenderer(nn.Module):
         self.input = nn.Conv2d(in_channels, channels[0], 1)
         self.convs = nn.ModuleList(nn.Conv2d(channels[j], channels[j + 1], 3, padding=1) for j in range(num_blocks))
         self.torgb = nn.ModuleList(nn.Conv2d(c, out_channels, 3, padding=1) for c in channels)
+        self.hidden_channels = channels[-1]
 
     def forward(self, features: Float[Tensor, "B C h w"]) -> Float[Tensor, "B O H W"]:
+        return self.render(features).image
+
+    def render(self, features: Float[Tensor, "B C h w"]) -> RendererOutput:
+        """The image and the last hidden feature map."""
         expected = (self.in_channels, self.in_resolution, self.in_resolution)
         if tuple(features.shape[1:]) != expected:
             raise ValueError(
@@ -60,7 +73,7 @@ class NeuralRenderer(nn.Module):
         for conv, torgb in zip(self.convs, self.torgb[1:], strict=True):
             x = F.leaky_relu(_conv(conv, F.interpolate(x, scale_factor=2.0, mode="nearest")), 0.2)
             rgb = upsample2x(rgb) + _conv(torgb, x)
-        return rgb
+        return RendererOutput(image=rgb, hidden=x)
 
 
 def _conv(layer: nn.Conv2d, x: Tensor) -> Tensor:

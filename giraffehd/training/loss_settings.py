@@ -22,12 +22,20 @@ class LossSettings:
     # Share of its own projected box each present object's own alpha should cover at least (several objects:
     # no slot may draw nothing); None: off. Weighted by mask_coverage_weight.
     mask_object_min_coverage: float | None = None
+    # Anchored compositor (a trained low-resolution model inside): L1 between the image, area-averaged to
+    # anchor_resolution px, and the anchor's image there; and between the mask, area-averaged to the
+    # anchor's resolution, and the 3D alpha there. 0: off; compositors without an anchor ignore them.
+    anchor_image_weight: float = 0.0
+    anchor_resolution: int = 32
+    anchor_mask_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
             if field.name not in ("mask_max_coverage", "mask_object_min_coverage") and not value >= 0:
                 raise ValueError(f"{field.name} must not be negative, got {value}")
+        if self.anchor_resolution < 1 or self.anchor_resolution & (self.anchor_resolution - 1):
+            raise ValueError(f"anchor_resolution must be a power of two (pixels), got {self.anchor_resolution}")
         if not self.mask_min_coverage <= 1:
             raise ValueError(f"mask_min_coverage must be in [0, 1] (a share of the box), got {self.mask_min_coverage}")
         floor = self.mask_object_min_coverage

@@ -4,12 +4,20 @@ Networks, the scene prior and partial optimizers come in ready-built (the entry 
 from Hydra configs); losses are the pure functions of :mod:`giraffehd.losses`. Optimization is manual:
 
 1. G step: sample scenes, render with training randomness, non-saturating loss on D's logits plus
-   GIRAFFE HD's mask losses against the objects' projected boxes (on the mask before steepening).
+   GIRAFFE HD's mask losses against the objects' projected boxes (on the mask before steepening), and,
+   for a compositor with an anchor (a trained low-resolution model inside), the anchor losses.
 2. D step: real images against the G step's fakes, rendered before G's update (reusing them saves a
    second render per step); with dual discrimination each image sits beside its low-resolution version
    (the generator's low-resolution image for fakes, the downsampled image for reals). Every
    ``r1_interval`` steps the R1 penalty on reals, weighted gamma / 2 * interval (lazy regularization).
 3. EMA of the generator.
+
+With ``crop_size`` (crop training), the generator renders one random window of that side per scene at
+full resolution, the reals are cut to windows of the same side, and the discriminator (of that
+resolution) sees windows only (EpiGRAF, GRAM-HD): the top layers cost a fraction of a frame.
+
+Parts named in ``frozen`` (module paths in the generator, e.g. ``features``) never train: they are left
+out of the optimizer and get no gradients.
 
 With a :class:`~giraffehd.training.steepness_ramp.SteepnessRamp`, each step first sets the mask steepness
 of both generators (the trained one and the EMA) to the ramp's value for that step.
@@ -22,7 +30,7 @@ through Lightning, so it does not advance the step counter a second time.
 
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import lightning
@@ -30,8 +38,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from giraffehd.losses import discriminator_loss, generator_loss, nonfinite_check, r1_penalty
+from giraffehd.losses import anchor_loss, discriminator_loss, generator_loss, nonfinite_check, r1_penalty
 from giraffehd.model.generator import Generator
+from giraffehd.model.anchored_compositor import AnchoredCompositor
+from giraffehd.model.crops import crop_images, sample_crops
 from giraffehd.model.image_compositor import ImageCompositor
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask, projected_box_rects, rects_to_masks
@@ -76,6 +86,8 @@ class GiraffeHDModule(lightning.LightningModule):
         part_lr: Mapping[str, float] | None = None,
         steepness_ramp: SteepnessRamp | None = None,
         dual_discrimination: bool = False,
+        frozen: Sequence[str] = (),
+        crop_size: int | None = None,
     ) -> None:
         super().__init__()
         if not 0 < ema_decay < 1:
@@ -88,6 +100,24 @@ class GiraffeHDModule(lightning.LightningModule):
                 raise ValueError(f"part_lr has no part {part!r}; the parts are {', '.join(GENERATOR_PARTS)}")
             if not lr > 0:
                 raise ValueError(f"part_lr.{part} must be positive, got {lr}")
+        seen = generator.image_resolution if crop_size is None else crop_size
+        if crop_size is not None:
+            if not getattr(generator.compositor, "supports_crops", False):
+                raise ValueError(
+                    f"crop_size needs a compositor that renders crops (the anchored compositor), not "
+                    f"{type(generator.compositor).__name__}"
+                )
+            scale = generator.image_resolution // generator.compositor.low_resolution
+            if not 0 < crop_size <= generator.image_resolution or crop_size % scale:
+                raise ValueError(
+                    f"crop_size must be at most the image's {generator.image_resolution} px and a multiple of "
+                    f"{scale} (a whole pixel of the anchor), got {crop_size}"
+                )
+        if discriminator.resolution != seen:
+            raise ValueError(
+                f"the discriminator's resolution ({discriminator.resolution}) must be what it sees: "
+                f"{'crop_size' if crop_size else 'the image resolution'} ({seen})"
+            )
         image_channels = 6 if dual_discrimination else 3
         if discriminator.in_channels != image_channels:
             raise ValueError(
@@ -95,11 +125,23 @@ class GiraffeHDModule(lightning.LightningModule):
                 f"{image_channels} (RGB{' and the upsampled low-resolution RGB' if dual_discrimination else ''}), "
                 f"got {discriminator.in_channels}"
             )
-        if dual_discrimination and not isinstance(generator.compositor, ImageCompositor):
+        if dual_discrimination and not isinstance(generator.compositor, ImageCompositor | AnchoredCompositor):
             raise ValueError(
-                "dual_discrimination needs a compositor with a low-resolution image (the style-based "
-                "model.compositor=image), not the feature compositor"
+                "dual_discrimination needs a compositor with a low-resolution image (model.compositor=image or "
+                "anchored), not the feature compositor"
             )
+        frozen = tuple(frozen)
+        for path in frozen:
+            try:
+                generator.get_submodule(path)
+            except AttributeError:
+                raise ValueError(f"frozen has no generator part {path!r} (a module path such as features)") from None
+        if (losses.anchor_image_weight > 0 or losses.anchor_mask_weight > 0) and isinstance(
+            generator.compositor, AnchoredCompositor
+        ):
+            low = generator.compositor.low_resolution
+            if losses.anchor_resolution > low:
+                raise ValueError(f"anchor_resolution ({losses.anchor_resolution}) must be at most the anchor's {low} px")
         self.automatic_optimization = False
         self.generator = generator
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
@@ -113,6 +155,11 @@ class GiraffeHDModule(lightning.LightningModule):
         self.seed = seed
         self.steepness_ramp = steepness_ramp  # None: the generator's own mask steepness throughout
         self.dual_discrimination = dual_discrimination
+        self.frozen = frozen
+        self.crop_size = crop_size
+        self._frozen_ids = {id(p) for path in frozen for p in generator.get_submodule(path).parameters()}
+        for path in frozen:
+            generator.get_submodule(path).requires_grad_(False)
         self.final_mask_steepness = generator.mask_steepness
         self.model_config = model_config  # stored in checkpoints: what giraffehd.model_io needs to rebuild
         self._last_step_time: float | None = None
@@ -123,8 +170,12 @@ class GiraffeHDModule(lightning.LightningModule):
     def generator_param_groups(self) -> list[dict]:
         """The generator's parameters for its optimizer: the parts without a rate of their own in the first
         group (at the optimizer's rate), then one group per part named in ``part_lr``."""
-        parts = {name: list(self.generator.get_submodule(GENERATOR_PARTS[name]).parameters()) for name in self.part_lr}
-        own = {id(p) for params in parts.values() for p in params}
+        frozen = self._frozen_ids
+        parts = {
+            name: [p for p in self.generator.get_submodule(GENERATOR_PARTS[name]).parameters() if id(p) not in frozen]
+            for name in self.part_lr
+        }
+        own = {id(p) for params in parts.values() for p in params} | frozen
         rest = [p for p in self.generator.parameters() if id(p) not in own]
         return [{"params": rest}] + [{"params": parts[name], "lr": lr} for name, lr in self.part_lr.items()]
 
@@ -157,29 +208,40 @@ class GiraffeHDModule(lightning.LightningModule):
             self.generator.mask_steepness = self.generator_ema.mask_steepness = steepness
 
         # G step.
-        self.generator.requires_grad_(True)
+        self._generator_trains(True)
         self.discriminator.requires_grad_(False)
         scene = self.prior.sample(batch, rng, self.device)
+        crop = None
+        if self.crop_size is not None:
+            scale = self.generator.image_resolution // self.generator.compositor.low_resolution
+            crop = sample_crops(batch, self.generator.image_resolution, self.crop_size, scale, rng, self.device)
+            real_crop = sample_crops(batch, self.generator.image_resolution, self.crop_size, scale, rng, self.device)
+            real = crop_images(real, real_crop)
         out = self.generator(
-            scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, rng=rng
+            scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, rng=rng, crop=crop
         )
         g_adv = generator_loss(self.discriminator(self._fake_input(out)))
         # The mask losses read the mask before steepening: the steepened one is flat (no gradient) where
         # the alpha is below 0.5 - 0.5 / steepness, where binarization would push a faint object out of sight.
-        box = projected_box_mask(scene, out.soft_mask.shape[-1], pad=self.losses.mask_box_pad)
+        box = projected_box_mask(scene, self.generator.image_resolution, pad=self.losses.mask_box_pad)
+        if crop is not None:
+            box = crop_images(box, crop)
         object_boxes = None
         if self.losses.mask_object_min_coverage is not None:
             rects = projected_box_rects(scene, out.object_alpha.shape[-1], pad=self.losses.mask_box_pad)
             object_boxes = rects_to_masks(rects, out.object_alpha.shape[-1])
         masks = mask_losses(out.soft_mask, box, self.losses, out.object_alpha, object_boxes)
         g_total = g_adv + masks.total
+        anchor = self._anchor_losses(out)
+        if anchor:
+            g_total = g_total + sum(weight * value for weight, value in anchor.values())
         self._stop_if_not_finite(step, {"g_loss": g_total})
         opt_g.zero_grad(set_to_none=True)
         self._backward(g_total)
         opt_g.step()
 
         # D step, with lazy R1.
-        self.generator.requires_grad_(False)
+        self._generator_trains(False)
         self.discriminator.requires_grad_(True)
         fake = self._fake_input(out).detach()  # the G step's images: one render per step, not two
         interval = self.losses.r1_interval
@@ -188,7 +250,7 @@ class GiraffeHDModule(lightning.LightningModule):
         real_logits = self.discriminator(self._real_input(real))
         d_adv = discriminator_loss(real_logits, self.discriminator(fake))
         d_total = d_adv
-        values = {"g_loss": g_adv, "d_loss": d_adv}
+        values = {"g_loss": g_adv, "d_loss": d_adv} | {name: value for name, (_, value) in anchor.items()}
         if do_r1:
             r1 = r1_penalty(real_logits, real)
             d_total = d_total + r1 * (self.losses.r1_gamma / 2 * interval)
@@ -197,12 +259,30 @@ class GiraffeHDModule(lightning.LightningModule):
         opt_d.zero_grad(set_to_none=True)
         self._backward(d_total)
         getattr(opt_d, "optimizer", opt_d).step()  # the raw optimizer: global_step counts G+D steps once
-        self.generator.requires_grad_(True)
+        self._generator_trains(True)
 
         update_ema(self.generator_ema, self.generator, self.ema_decay)
         if self._trainer is not None:
             self._log_step(values, masks, real_logits, batch)
         return values
+
+    def _generator_trains(self, trains: bool) -> None:
+        """Gradients on or off for the generator's trained parameters (frozen parts stay off)."""
+        for param in self.generator.parameters():
+            param.requires_grad_(trains and id(param) not in self._frozen_ids)
+
+    def _anchor_losses(self, out) -> dict[str, tuple[float, Tensor]]:
+        """(weight, value) of each anchor loss that is on and that the compositor has an anchor for."""
+        settings, found = self.losses, {}
+        if settings.anchor_image_weight > 0 and out.low_image is not None and out.low_mask is not None:
+            # anchor_resolution is the whole image's; a window is averaged by the same factor.
+            size = settings.anchor_resolution * out.image.shape[-1] // self.generator.image_resolution
+            value = anchor_loss(out.image, out.low_image.detach(), size)
+            found["anchor_image"] = (settings.anchor_image_weight, value)
+        if settings.anchor_mask_weight > 0 and out.low_mask is not None:
+            value = anchor_loss(out.soft_mask, out.low_mask.detach(), out.low_mask.shape[-1])
+            found["anchor_mask"] = (settings.anchor_mask_weight, value)
+        return found
 
     def _fake_input(self, out) -> Tensor:
         """What D sees of a generated image: the image, and with dual discrimination beside it the
@@ -217,7 +297,9 @@ class GiraffeHDModule(lightning.LightningModule):
         (area-downsampled to the feature resolution, upsampled back as the fake's is)."""
         if not self.dual_discrimination:
             return real
-        low = F.interpolate(real, size=self.generator.feature_resolution, mode="area")
+        low_resolution = getattr(self.generator.compositor, "low_resolution", self.generator.feature_resolution)
+        size = real.shape[-1] * low_resolution // self.generator.image_resolution  # a window's share of it
+        low = F.interpolate(real, size=size, mode="area")
         return torch.cat([real, _upsampled(low, real.shape[-1])], dim=1)
 
     def _stop_if_not_finite(self, step: int, values: dict[str, Tensor]) -> None:

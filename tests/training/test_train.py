@@ -37,7 +37,8 @@ def test_every_experiment_composes_and_instantiates(experiment):
     with torch.device("meta"):
         module = build_module(cfg, prior)
         g_opt, d_opt = module.configure_optimizers()
-    assert module.generator.image_resolution == module.discriminator.resolution == cfg.data.resolution
+    assert module.generator.image_resolution == cfg.data.resolution
+    assert module.discriminator.resolution == (cfg.training.get("crop_size") or cfg.data.resolution)
     assert module.generator.z_dim == prior.z_dim
     assert module.generator.mask_steepness == module.final_mask_steepness >= 1
     assert isinstance(module.losses, LossSettings) and module.losses.r1_gamma == cfg.training.losses.r1_gamma
