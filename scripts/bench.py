@@ -4,6 +4,8 @@
     .venv/bin/python scripts/bench.py --model tiny --batch 4
     .venv/bin/python scripts/bench.py --device cuda         # on a GPU
     .venv/bin/python scripts/bench.py --experiment hd_car_256 --train-step   # a training recipe's own G, D and step
+    .venv/bin/python scripts/bench.py --experiment hd_car_256 --train-step \
+        --override training.crop_size=null --override discriminator.resolution=256   # the recipe, whole frames
     .venv/bin/python scripts/bench.py --report              # where the time goes, against the machine's peaks
     .venv/bin/python scripts/bench.py --under-load          # idle against one competing busy process
 
@@ -49,6 +51,7 @@ def measure(
     train_step: bool = False,
     experiment: bool = False,
     precision: str = "fp32",
+    overrides: tuple[str, ...] = (),
 ) -> dict:
     """``model`` names conf/model/NAME.yaml, or conf/experiment/NAME.yaml when ``experiment``; ``precision``
     "bf16" runs the passes under bfloat16 autocast (what ``trainer=bf16`` trains with)."""
@@ -63,7 +66,7 @@ def measure(
 
     device = pick_device(device_name)
     autocast = partial(torch.autocast, device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-    module = recipe_module(model) if experiment else None
+    module = recipe_module(model, overrides) if experiment else None
     generator = (module.generator if module is not None else build_model(model)).to(device).eval()
     prior = ScenePrior(z_dim=generator.z_dim)
     scenes = [prior.sample(batch, torch.Generator(device).manual_seed(i), device) for i in range(repeats + 1)]
@@ -91,7 +94,7 @@ def measure(
     seconds = statistics.median(timings)
     field = generator.features.object_field
     return {
-        "model": model,
+        "model": " ".join([model, *overrides]),
         "image": generator.image_resolution,
         "feature_map": generator.feature_resolution,
         "field": f"{field.input_points.out_features}x{len(field.hidden) + 1}",
@@ -111,14 +114,15 @@ def measure(
     }
 
 
-def recipe_module(experiment: str):
-    """The training module of ``giraffehd-train experiment=NAME`` (random weights, no data read)."""
+def recipe_module(experiment: str, overrides: tuple[str, ...] = ()):
+    """The training module of ``giraffehd-train experiment=NAME`` plus ``overrides`` (random weights, no data
+    read)."""
     from hydra import compose, initialize_config_dir
 
     from giraffehd.train import CONF_DIR, build_module, check_config
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent"])
+        cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent", *overrides])
     return build_module(cfg, check_config(cfg))
 
 
@@ -311,6 +315,7 @@ def _single(args, group: str, name: str, train_step: bool) -> dict:
         sys.executable, __file__, "--single", group, name, "--batch", str(args.batch), "--repeats",
         str(args.repeats), "--device", args.device, "--precision", args.precision,
         *(["--train-step"] if train_step else []),
+        *[item for override in args.override for item in ("--override", override)],
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -334,6 +339,9 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="where the time goes, in one process (see above)")
     parser.add_argument("--under-load", action="store_true", help="idle against one busy competitor (see above)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of --under-load (default 2)")
+    parser.add_argument(
+        "--override", action="append", default=[], help="a Hydra override for --experiment (repeatable), KEY=VALUE"
+    )
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     experiments = args.experiment or []
@@ -352,7 +360,10 @@ def main() -> None:
         return
     if args.single:
         name, is_experiment = (experiments[0], True) if experiments else (models[0], False)
-        result = measure(name, args.batch, args.repeats, args.device, args.train_step, is_experiment, args.precision)
+        result = measure(
+            name, args.batch, args.repeats, args.device, args.train_step, is_experiment, args.precision,
+            tuple(args.override),
+        )  # fmt: skip
         print(json.dumps(result))
         return
     date = datetime.date.today().isoformat()
