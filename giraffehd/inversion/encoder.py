@@ -165,7 +165,8 @@ def generator_fingerprint(generator: Generator) -> str:
     digest = hashlib.sha256()
     for key, value in sorted(generator.state_dict().items()):
         digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        # reshape(-1): 0-d tensors (a noise strength) cannot be viewed as bytes; the bytes are the same.
+        digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:16]
 
 

@@ -220,3 +220,19 @@ def test_invert_says_when_there_is_no_encoder_and_refuses_another_model_s(model,
     assert stop.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "was trained on another model (fingerprint 0123456789abcdef" in lines[0]
+
+
+def test_the_fingerprint_covers_zero_dimensional_weights_and_keeps_the_shipped_encoders_valid():
+    from conftest import tiny_generator
+
+    from giraffehd.inversion.encoder import generator_fingerprint, load_encoder
+    from giraffehd.model_io import load_model
+
+    generator = tiny_generator()  # its style-based renderer has 0-d noise strengths
+    before = generator_fingerprint(generator)
+    strength = next(p for name, p in generator.named_parameters() if p.dim() == 0)
+    with torch.no_grad():
+        strength.add_(1.0)
+    assert generator_fingerprint(generator) != before
+    shipped = load_model("models/demo_car_64.pt").generator
+    load_encoder("models/demo_car_64.encoder.pt", shipped)  # refused if its fingerprint had changed
