@@ -2,11 +2,15 @@
 
     .venv/bin/python scripts/fid_protocol.py data/synthetic_car models/demo_car_64.pt
     .venv/bin/python scripts/fid_protocol.py data/synthetic_car_256 runs/hd_car_256 models/demo_car_64.pt@256
+    .venv/bin/python scripts/fid_protocol.py data/synthetic_car_256 --upscaled-real 64 models/demo_car_64.pt@256
 
 DATASET is a synthetic dataset (the floor's images are rendered beside it, once) or an image folder (the floor's
 images are held out of it). Each CHECKPOINT is a run folder, checkpoint or exported model (EMA generator);
 CHECKPOINT@SIZE first resizes its images to SIZE px (bicubic, antialiased), e.g. a 64 px model upscaled to be
 scored against a 256 px set. Images i are drawn as ``giraffehd-eval`` draws them (seed ``seed * 1_000_003 + i``).
+``--upscaled-real LOW`` adds a reference row, the upscaled real set (giraffehd/evaluation/fid_upscaled_real.py):
+the floor's real images (not in the reference) area-downsampled to LOW px, then bicubic back to the reference's
+size, what a perfect LOW px model plus bicubic would score; it needs the floor.
 The reference features and the floor's are cached, so a second run only renders and scores the models.
 Prints a Markdown table (the floor first) and, with ``--output FILE.md``, writes it and FILE.json.
 See docs/evaluation_fid.md for the protocol and how to read the floor.
@@ -45,7 +49,7 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path, help="synthetic dataset or image folder (the reference)")
-    parser.add_argument("checkpoints", nargs="+", help="CHECKPOINT or CHECKPOINT@SIZE")
+    parser.add_argument("checkpoints", nargs="*", help="CHECKPOINT or CHECKPOINT@SIZE")
     parser.add_argument("--num-samples", type=int, default=None, help="generated (and floor) images; default 2000")
     parser.add_argument("--num-reference", type=int, default=None, help="first N reference images (default: all)")
     parser.add_argument("--no-floor", action="store_true", help="skip the real-against-real floor")
@@ -55,7 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="Inception file (default: the offline sources)")
     parser.add_argument("--cache-dir", default=None, help="feature cache (default: giraffehd-eval's)")
     parser.add_argument("--output", type=Path, default=None, help="also write the table here (.md) and as .json")
+    parser.add_argument(
+        "--upscaled-real",
+        type=int,
+        default=None,
+        metavar="LOW",
+        help="add the upscaled real set: the floor's images area-downsampled to LOW px, bicubic back up",
+    )
     args = parser.parse_args(argv)
+
+    from PIL import Image
 
     from giraffehd.allocator import keep_freed_memory
 
@@ -64,12 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     from giraffehd.evaluation.fid import compute_quality
     from giraffehd.evaluation.fid_floor import reference_set
     from giraffehd.evaluation.fid_protocol import PROTOCOL_NUM_SAMPLES, describe_protocol, protocol_deviations
+    from giraffehd.evaluation.fid_upscaled_real import upscaled_real_label, upscaled_real_sampler
     from giraffehd.evaluation.inception import InceptionWeightsError, resolve_weights
     from giraffehd.evaluation.sources import generator_source, seeded_images
     from giraffehd.model_io import load_model
 
     num_samples = args.num_samples or PROTOCOL_NUM_SAMPLES
     try:
+        if not args.checkpoints and args.upscaled_real is None:
+            raise ValueError("name at least one CHECKPOINT, or --upscaled-real")
+        if args.upscaled_real is not None and args.no_floor:
+            raise ValueError(
+                "--upscaled-real is made from the floor's real images (not in the reference): drop --no-floor"
+            )
         entries = [parse_checkpoint(text) for text in args.checkpoints]
         weights = resolve_weights(args.weights)
         reference = reference_set(
@@ -91,7 +111,25 @@ def main(argv: list[str] | None = None) -> int:
             resize_to=resize_to,
         )
 
-    rows, floor_row = [], None
+    rows, floor_row, upscaled_real_row = [], None, None
+    if args.upscaled_real is not None:
+        with Image.open(reference.files[0]) as first:
+            reference_size = first.width
+        started = time.monotonic()
+        sampler = upscaled_real_sampler(reference.floor_files, args.upscaled_real, reference_size)
+        scores = score(sampler)
+        upscaled_real_row = {
+            "images": upscaled_real_label(args.upscaled_real, reference_size, num_samples),
+            "low_size": args.upscaled_real,
+            "fid": scores.fid,
+            "kid": scores.kid,
+            "kid_std": scores.kid_std,
+            "num_samples": scores.num_samples,
+            "num_reference": scores.num_reference,
+            "protocol": describe_protocol(scores.deviations),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        print(f"{upscaled_real_row['images']}: FID {scores.fid:.2f}, KID {scores.kid:.4f}", flush=True)
     for model, size in models:
         made = model.generator.image_resolution
         started = time.monotonic()
@@ -127,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             "num_reference": scores.num_reference,
             "protocol": describe_protocol(deviations),
         }
-    measured = [floor_row] * (floor_row is not None) + rows
+    measured = [row for row in (floor_row, upscaled_real_row) if row is not None] + rows
     heading = (
         f"FID/KID (clean-fid clean mode, {scores.weights}) against {args.dataset}: {num_samples} images "
         f"(seed {args.seed}, truncation {args.truncation_psi:g}) against {scores.num_reference} real"
@@ -136,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.output is not None:
         write_atomically(args.output, lambda f: f.write(text.encode()), mode=0o644)
-        record = json.dumps({"heading": heading, "floor": floor_row, "rows": rows}, indent=2).encode()
-        write_atomically(args.output.with_suffix(".json"), lambda f: f.write(record), mode=0o644)
+        record = {"heading": heading, "floor": floor_row, "upscaled_real": upscaled_real_row, "rows": rows}
+        payload = json.dumps(record, indent=2).encode()
+        write_atomically(args.output.with_suffix(".json"), lambda f: f.write(payload), mode=0o644)
     return 0
 
 
