@@ -125,15 +125,17 @@ def mask_binarization_loss(mask: Float[Tensor, "B 1 H W"]) -> Float[Tensor, ""]:
 def anchor_loss(
     image: Float[Tensor, "B C H W"], anchor: Float[Tensor, "B C L L"], resolution: int
 ) -> Float[Tensor, ""]:
-    """L1 between an image and its anchor, both area-averaged to ``resolution``: mean |down(image) - down(anchor)|.
+    """Squared error between an image and its anchor, both area-averaged to ``resolution``:
+    mean (down(image) - down(anchor))^2.
 
     GRAM-HD ties its super-resolved image and alpha to the low-resolution render of the same scene (MSE
-    after downsampling) so that the 3D model's pose and silhouette carry over. L1 here, and at a resolution
-    of the caller's choosing: coarser than the anchor holds its layout and lets the image differ from
-    it in detail (where the anchor's own colours and textures are wrong). ``resolution`` must divide
-    both sizes (checked where it is configured).
+    after downsampling) so that the 3D model's pose and silhouette carry over. Squared rather than
+    absolute: its pull grows with the drift and vanishes at none, so the small changes an upsampler
+    starts with (sharper edges) are not held back, while a drift of the layout or colours is. At a
+    resolution of the caller's choosing: coarser than the anchor holds its layout and lets the image
+    differ from it in detail. ``resolution`` must divide both sizes (checked where it is configured).
     """
-    return (_area(image, resolution) - _area(anchor, resolution)).abs().mean()
+    return (_area(image, resolution) - _area(anchor, resolution)).square().mean()
 
 
 def _area(x: Tensor, resolution: int) -> Tensor:

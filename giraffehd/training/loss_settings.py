@@ -22,9 +22,10 @@ class LossSettings:
     # Share of its own projected box each present object's own alpha should cover at least (several objects:
     # no slot may draw nothing); None: off. Weighted by mask_coverage_weight.
     mask_object_min_coverage: float | None = None
-    # Anchored compositor (a trained low-resolution model inside): L1 between the image, area-averaged to
-    # anchor_resolution px, and the anchor's image there; and between the mask, area-averaged to the
-    # anchor's resolution, and the 3D alpha there. 0: off; compositors without an anchor ignore them.
+    # Anchored compositor (a trained low-resolution model inside): squared error between the image,
+    # area-averaged to anchor_resolution px, and the anchor's image there; and between the mask,
+    # area-averaged to the anchor's resolution, and the 3D alpha there. 0: off; compositors without an
+    # anchor ignore them.
     anchor_image_weight: float = 0.0
     anchor_resolution: int = 32
     anchor_mask_weight: float = 0.0
