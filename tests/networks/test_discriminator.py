@@ -183,3 +183,21 @@ def test_box_downsampling_has_avg_pools_gradient_and_second_gradient():
             fast = grad.detach(), second
     torch.testing.assert_close(fast[0], grad.detach())
     torch.testing.assert_close(fast[1], second)
+
+
+def test_the_highpass_input_is_the_image_beside_its_detail():
+    from giraffehd.networks.discriminator import highpass
+
+    flat = torch.full((2, 3, 16, 16), 0.3)
+    assert highpass(flat).abs().max() < 1e-6  # a flat image has no detail, at the borders too
+    ramp = torch.linspace(-1, 1, 16).expand(1, 3, 16, 16)
+    assert highpass(ramp)[..., 1:-1, 1:-1].abs().max() < 1e-5  # nor a linear ramp away from the borders
+    step = torch.zeros(1, 1, 16, 16)
+    step[..., 8:] = 1.0
+    detail = highpass(step)
+    assert detail[0, 0, 0, 7] < 0 < detail[0, 0, 0, 8] and detail[0, 0, 0, :6].abs().max() == 0
+    d = Discriminator(16, channel_base=64, channel_max=8, channel_min=4, highpass_input=True)
+    assert d.from_rgb.weight.shape[1] == 6
+    images = torch.rand(4, 3, 16, 16, requires_grad=True)
+    d(images).sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0
