@@ -66,7 +66,11 @@ def check_config(cfg: DictConfig) -> ScenePrior:
     crop = cfg.training.get("crop_size")
     for key, expected, name in (
         ("data.resolution", image, "model.image_resolution"),
-        ("discriminator.resolution", image if crop is None else crop, "model.image_resolution" if crop is None else "training.crop_size"),
+        (
+            "discriminator.resolution",
+            image if crop is None else crop,
+            "model.image_resolution" if crop is None else "training.crop_size",
+        ),
     ):
         value = OmegaConf.select(cfg, key)
         if value != expected:

@@ -33,9 +33,7 @@ def sample_crops(
 ) -> Crop:
     """Uniformly placed ``size``-pixel windows of a ``resolution``-pixel image, corners on multiples of ``multiple``."""
     if not 0 < size <= resolution or size % multiple or resolution % multiple:
-        raise ValueError(
-            f"a crop of {size} px must fit a {resolution} px image and both be multiples of {multiple}"
-        )
+        raise ValueError(f"a crop of {size} px must fit a {resolution} px image and both be multiples of {multiple}")
     slots = (resolution - size) // multiple + 1
     corners = torch.randint(0, slots, (2, batch), generator=rng, device=rng.device if rng is not None else device)
     corners = corners.to(device) * multiple
@@ -48,6 +46,5 @@ def crop_images(images: Float[Tensor, "B C H W"], crop: Crop, margin: int = 0) -
     if margin:
         images = F.pad(images, (margin,) * 4, mode="replicate")
     side = crop.size + 2 * margin
-    return torch.stack(
-        [image[:, t : t + side, l : l + side] for image, t, l in zip(images, crop.top.tolist(), crop.left.tolist())]
-    )
+    corners = zip(images, crop.top.tolist(), crop.left.tolist(), strict=True)
+    return torch.stack([image[:, top : top + side, left : left + side] for image, top, left in corners])

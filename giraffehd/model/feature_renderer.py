@@ -76,9 +76,12 @@ class FeatureMapRenderer(nn.Module):
         self.num_object_samples = num_object_samples
         self.num_background_samples = num_background_samples
         self.background_depth_range = (near, far)
-        if alpha_resolution is not None and not (alpha_resolution >= resolution and alpha_resolution & (alpha_resolution - 1) == 0):
+        if alpha_resolution is not None and not (
+            alpha_resolution >= resolution and alpha_resolution & (alpha_resolution - 1) == 0
+        ):
             raise ValueError(
-                f"alpha_resolution must be null or a power of two of at least resolution ({resolution}), got {alpha_resolution}"
+                f"alpha_resolution must be null or a power of two of at least resolution ({resolution}), "
+                f"got {alpha_resolution}"
             )
         # The silhouette at a finer grid than the feature map: only the object field's density is evaluated
         # there, so a compositor's mask can follow the 3D shape instead of the upsampled feature-map alpha.

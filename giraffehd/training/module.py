@@ -39,9 +39,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from giraffehd.losses import anchor_loss, discriminator_loss, generator_loss, nonfinite_check, r1_penalty
-from giraffehd.model.generator import Generator
 from giraffehd.model.anchored_compositor import AnchoredCompositor
 from giraffehd.model.crops import crop_images, sample_crops
+from giraffehd.model.generator import Generator
 from giraffehd.model.image_compositor import ImageCompositor
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask, projected_box_rects, rects_to_masks
@@ -141,7 +141,9 @@ class GiraffeHDModule(lightning.LightningModule):
         ):
             low = generator.compositor.low_resolution
             if losses.anchor_resolution > low:
-                raise ValueError(f"anchor_resolution ({losses.anchor_resolution}) must be at most the anchor's {low} px")
+                raise ValueError(
+                    f"anchor_resolution ({losses.anchor_resolution}) must be at most the anchor's {low} px"
+                )
         self.automatic_optimization = False
         self.generator = generator
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False)

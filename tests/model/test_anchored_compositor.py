@@ -91,7 +91,10 @@ def test_a_crop_is_the_same_window_of_the_whole_image():
 
     generator = tiny_generator(layout="anchored")
     with torch.no_grad():
-        for head in [*generator.compositor.foreground_upsampler.heads, *generator.compositor.background_upsampler.heads]:
+        for head in [
+            *generator.compositor.foreground_upsampler.heads,
+            *generator.compositor.background_upsampler.heads,
+        ]:
             head.conv.weight.normal_()  # a residual that is not zero
     scene = scene_for(generator, batch=2)
     whole = generator(scene)

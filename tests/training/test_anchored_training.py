@@ -54,7 +54,7 @@ def test_the_anchor_losses_are_zero_for_the_untrained_upsampler_only_where_upsca
     losses = m._anchor_losses(out)
     image_weight, image_loss = losses["anchor_image"]
     assert image_weight == 5.0
-    expected = (F.interpolate(out.image, size=8, mode="area") - F.interpolate(out.low_image, size=8, mode="area"))
+    expected = F.interpolate(out.image, size=8, mode="area") - F.interpolate(out.low_image, size=8, mode="area")
     torch.testing.assert_close(image_loss, expected.square().mean())
     # Bicubic upscaling then averaging comes back close to where it started.
     assert image_loss < 0.01
@@ -80,8 +80,8 @@ def test_with_crops_the_discriminator_sees_windows_and_the_anchor_is_the_same_wi
     [
         ({"frozen": ("features.nothing",)}, "frozen has no generator part 'features.nothing'"),
         ({"crop_size": 64}, "crop_size must be at most the image's 32 px and a multiple of 2"),
-        ({"crop_size": 16, "resolution": 32}, r"discriminator's resolution \(32\) must be what it sees: crop_size \(16\)"),
-        ({"losses": LossSettings(anchor_image_weight=1.0, anchor_resolution=32)}, "anchor_resolution .32. must be at most"),
+        ({"crop_size": 16, "resolution": 32}, r"resolution \(32\) must be what it sees: crop_size \(16\)"),
+        ({"losses": LossSettings(anchor_image_weight=1.0, anchor_resolution=32)}, "anchor_resolution .32. must be"),
     ],
 )  # fmt: skip
 def test_settings_that_cannot_work_are_refused(kwargs, message):
