@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LOW",
         help="add the upscaled real set: the floor's images area-downsampled to LOW px, bicubic back up",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come before or after the checkpoints
 
     from PIL import Image
 

@@ -119,3 +119,10 @@ def test_the_upscaled_real_row_needs_the_floor_and_something_to_score(images, ca
     assert _script().main([str(images.parent)]) == 2
     assert "name at least one CHECKPOINT, or --upscaled-real" in capsys.readouterr().err
     assert fake_quality == []
+
+
+def test_checkpoints_may_follow_the_options(images, capsys, fake_quality):
+    # Parsed (not "unrecognized arguments"): the run then stops at the missing checkpoint, by name.
+    assert _script().main([str(images.parent), "--upscaled-real", "16", "missing/model.pt"]) == 2
+    assert "missing/model.pt" in capsys.readouterr().err
+    assert fake_quality == []
