@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from giraffehd.model.composite import Composite, check_steepness
 from giraffehd.model.crops import Crop, crop_images
+from giraffehd.model.feature_compositor import check_plain_renderer_inputs
 from giraffehd.model.feature_renderer import FeatureMapRenderer, FeatureMaps
 from giraffehd.model.style_schedule import present_mean
 from giraffehd.model.styles import Styles
@@ -83,19 +84,7 @@ class AnchoredCompositor(nn.Module):
         self.supports_crops = True
 
     def check_inputs(self, features: FeatureMapRenderer, w_dim: int) -> None:
-        fields = {"object_field": features.object_field, "background_field": features.background_field}
-        for name, field in fields.items():
-            if field.appearance is None:
-                raise ValueError(
-                    f"the anchored compositor needs {name}.condition_on_appearance=true: its base renderer reads "
-                    "no style, so the appearance code must reach the fields"
-                )
-        fg, bg = (field.feature_head.out_features for field in fields.values())
-        if not fg == bg == self.renderer.in_channels:
-            raise ValueError(
-                f"the anchored compositor needs equal feature_dim of object_field ({fg}), background_field ({bg}) "
-                f"and renderer.in_channels ({self.renderer.in_channels})"
-            )
+        check_plain_renderer_inputs(features, self.renderer, "the anchored compositor")
         if features.alpha_resolution != self.low_resolution:
             raise ValueError(
                 f"the anchored compositor needs features.alpha_resolution equal to the renderer's out_resolution "

@@ -19,6 +19,24 @@ from giraffehd.networks.neural_renderer import NeuralRenderer
 from giraffehd.rendering.compositing import composite_images, steepen_mask
 
 
+def check_plain_renderer_inputs(features: FeatureMapRenderer, renderer: NeuralRenderer, who: str) -> None:
+    """What a compositor built on GIRAFFE's plain renderer needs of the 3D half: both fields conditioned on
+    appearance (the renderer reads no style) and of the renderer's feature_dim; one-line errors naming ``who``."""
+    fields = {"object_field": features.object_field, "background_field": features.background_field}
+    for name, field in fields.items():
+        if field.appearance is None:
+            raise ValueError(
+                f"{who} needs {name}.condition_on_appearance=true: its renderer reads no style, so the appearance "
+                "code must reach the fields"
+            )
+    fg, bg = (field.feature_head.out_features for field in fields.values())
+    if not fg == bg == renderer.in_channels:
+        raise ValueError(
+            f"{who} needs equal feature_dim of object_field ({fg}), background_field ({bg}) "
+            f"and renderer.in_channels ({renderer.in_channels})"
+        )
+
+
 class FeatureCompositor(nn.Module):
     def __init__(self, renderer: NeuralRenderer, mask_steepness: float = 1.0) -> None:
         super().__init__()
@@ -29,19 +47,7 @@ class FeatureCompositor(nn.Module):
         self.in_resolution, self.out_resolution = renderer.in_resolution, renderer.out_resolution
 
     def check_inputs(self, features: FeatureMapRenderer, w_dim: int) -> None:
-        fields = {"object_field": features.object_field, "background_field": features.background_field}
-        for name, field in fields.items():
-            if field.appearance is None:
-                raise ValueError(
-                    f"the feature compositor needs {name}.condition_on_appearance=true: its renderer reads no "
-                    "style, so the appearance code must reach the fields"
-                )
-        fg, bg = (field.feature_head.out_features for field in fields.values())
-        if not fg == bg == self.renderer.in_channels:
-            raise ValueError(
-                f"the feature compositor needs equal feature_dim of object_field ({fg}), background_field ({bg}) "
-                f"and renderer.in_channels ({self.renderer.in_channels})"
-            )
+        check_plain_renderer_inputs(features, self.renderer, "the feature compositor")
 
     def forward(
         self,

@@ -159,6 +159,7 @@ class GiraffeHDModule(lightning.LightningModule):
         self.dual_discrimination = dual_discrimination
         self.frozen = frozen
         self.crop_size = crop_size
+        self._crop_multiple = scale if crop_size is not None else 1  # window corners on whole anchor pixels
         self._frozen_ids = {id(p) for path in frozen for p in generator.get_submodule(path).parameters()}
         for path in frozen:
             generator.get_submodule(path).requires_grad_(False)
@@ -215,10 +216,9 @@ class GiraffeHDModule(lightning.LightningModule):
         scene = self.prior.sample(batch, rng, self.device)
         crop = None
         if self.crop_size is not None:
-            scale = self.generator.image_resolution // self.generator.compositor.low_resolution
-            crop = sample_crops(batch, self.generator.image_resolution, self.crop_size, scale, rng, self.device)
-            real_crop = sample_crops(batch, self.generator.image_resolution, self.crop_size, scale, rng, self.device)
-            real = crop_images(real, real_crop)
+            size, scale = self.generator.image_resolution, self._crop_multiple
+            crop = sample_crops(batch, size, self.crop_size, scale, rng, self.device)
+            real = crop_images(real, sample_crops(batch, size, self.crop_size, scale, rng, self.device))
         out = self.generator(
             scene, noise_mode="random", stratified=True, style_mixing_prob=self.style_mixing_prob, rng=rng, crop=crop
         )
