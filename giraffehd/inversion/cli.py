@@ -27,7 +27,7 @@ from giraffehd.atomic import write_atomically
 from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
 from giraffehd.data.image_files import ImageCollection, find_images, resize_and_crop
 from giraffehd.inversion.encoder import PoseEncoder, default_encoder_path, load_encoder
-from giraffehd.inversion.optimise import InversionSettings, invert
+from giraffehd.inversion.optimise import InversionSettings, inversion_steps, invert
 from giraffehd.media import make_grid, save_image
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
@@ -84,7 +84,7 @@ def run(cfg: DictConfig) -> list[Path]:
     for note in notes:
         print(f"giraffehd-invert: note: {note}", file=sys.stderr)
     written = []
-    steps = settings.search_steps + settings.refine_steps
+    steps = inversion_steps(model.generator, settings)
     for index, name in enumerate(images.names):
         pixels = images.read(index)  # a one-line DataError names an unreadable file
         if pixels.shape[:2] != (size, size):

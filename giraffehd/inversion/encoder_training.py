@@ -150,12 +150,27 @@ def train_pose_encoder(
     prior: ScenePrior,
     settings: EncoderTraining = EncoderTraining(),
     progress: Callable[[int, float], object] | None = None,
+    start: PoseEncoder | None = None,
 ) -> tuple[PoseEncoder, dict]:
-    """(trained encoder in eval mode, report); ``progress(1, loss)`` after every step."""
+    """(trained encoder in eval mode, report); ``progress(1, loss)`` after every step.
+
+    With ``start`` (an encoder of another model with the same knobs and input size, e.g. the
+    low-resolution model an HD model was grown from) its weights are fine-tuned instead of fresh ones.
+    """
     if prior.num_objects != 1:
         raise ValueError(f"the pose encoder reads one object; this model draws {prior.num_objects}")
     torch.manual_seed(settings.seed)  # the encoder's initial weights
     encoder = PoseEncoder.for_model(generator, prior)
+    if start is not None:
+        mine, theirs = encoder.arguments(), start.arguments()
+        different = sorted(k for k in mine if k != "fingerprint" and mine[k] != theirs[k])
+        if different:
+            raise ValueError(
+                "start_from does not fit this model: "
+                + "; ".join(f"its {k} is {theirs[k]}, this model needs {mine[k]}" for k in different)
+            )
+        encoder.load_state_dict(start.state_dict())
+    encoder.train().requires_grad_(True)
     rng = torch.Generator().manual_seed(settings.seed)
     optimiser = torch.optim.Adam(encoder.parameters(), lr=settings.lr)
     generator.requires_grad_(False)

@@ -10,6 +10,11 @@ an orientation is the hardest thing to find by descent), then the ``finalists`` 
 loss are refined and the best of them is kept. The loss is the mean squared pixel error; PSNR is
 reported from it. Seeded: the same image and settings give the same result.
 
+A model grown from a lower-resolution one (the anchored layout: GIRAFFE HD's upsamplers over a frozen
+64 px model) shares that model's knobs, and renders at 256 px cost many times more than at 64: the search
+and refinement run on the 64 px model against the image downsampled to it, and ``full_resolution_steps``
+then fit the codes to the full-resolution render.
+
 With a pose encoder's reading (giraffehd/inversion/encoder.py), every start begins at its elevation,
 translation and scale. A confident reading (at least ``encoder_trust`` of its heading probability within
 45 degrees) places the starts within ``encoder_window_deg`` of its heading: the pixel loss alone can prefer
@@ -28,8 +33,10 @@ from dataclasses import dataclass
 import torch
 from jaxtyping import Float
 from torch import Tensor
+from torch.nn import functional as F
 
 from giraffehd.inversion.encoder import PoseGuess
+from giraffehd.model.anchored_compositor import base_generator
 from giraffehd.model.generator import Generator
 from giraffehd.scene import Range, SceneParameters, ScenePrior
 
@@ -48,13 +55,19 @@ class InversionSettings:
     encoder_trust: float = 0.9  # a reading at least this confident confines the search near it
     encoder_window_deg: float = 30.0  # ... the heading to within this of its heading
     encoder_elevation_window_deg: float = 5.0  # ... and the elevation to within this of its elevation
+    # A model grown from a lower-resolution one (the anchored layout) is searched and refined on that one,
+    # then refined on itself for these steps at this step size.
+    full_resolution_steps: int = 40
+    full_resolution_lr: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("starts", "search_steps", "finalists"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.refine_steps < 0 or not self.lr > 0 or self.code_penalty < 0:
-            raise ValueError("refine_steps and code_penalty must not be negative, and lr must be positive")
+        if self.refine_steps < 0 or self.full_resolution_steps < 0 or self.code_penalty < 0:
+            raise ValueError("refine_steps, full_resolution_steps and code_penalty must not be negative")
+        if not self.lr > 0 or not self.full_resolution_lr > 0:
+            raise ValueError(f"lr and full_resolution_lr must be positive, got {self.lr} and {self.full_resolution_lr}")
         if not 0 <= self.encoder_trust <= 1 or not 0 < self.encoder_window_deg <= 180:
             raise ValueError(
                 f"encoder_trust must lie in [0, 1] and encoder_window_deg in (0, 180] degrees, got "
@@ -188,6 +201,12 @@ def _widen(r: Range, margin: float) -> tuple[float, float]:
     return (float(r.low) - margin, float(r.high) + margin) if r.high > r.low else (float(r.low), float(r.low))
 
 
+def inversion_steps(generator: Generator, settings: InversionSettings) -> int:
+    """How many steps :func:`invert` takes (its ``progress`` total)."""
+    full = settings.full_resolution_steps if base_generator(generator) is not None else 0
+    return settings.search_steps + settings.refine_steps + full
+
+
 def invert(
     generator: Generator,
     prior: ScenePrior,
@@ -207,19 +226,23 @@ def invert(
     if guess is not None:
         params.begin_at(guess, settings)
     goal = target[None].float()
+    base = base_generator(generator)
+    search, search_goal = generator, goal
+    if base is not None:
+        search, search_goal = base, F.interpolate(goal, size=base.image_resolution, mode="area")
 
-    def losses() -> tuple[Tensor, Tensor]:
-        out = generator(params.scenes())
+    def losses(model: Generator, model_goal: Tensor) -> tuple[Tensor, Tensor]:
+        out = model(params.scenes())
         image = (out.image.clamp(-1, 1) + 1) / 2
-        per_start = ((image - goal) ** 2).mean(dim=(1, 2, 3))
+        per_start = ((image - model_goal) ** 2).mean(dim=(1, 2, 3))
         penalty = sum(((c**2).mean(dim=-1) - 1).pow(2).reshape(c.shape[0], -1).mean(dim=1) for c in params.codes())
         return per_start, per_start + settings.code_penalty * penalty
 
-    def descend(steps: int) -> Tensor:
-        optimiser = torch.optim.Adam(params.parameters(), lr=settings.lr)
+    def descend(steps: int, model: Generator = search, model_goal: Tensor = search_goal, lr: float = settings.lr):
+        optimiser = torch.optim.Adam(params.parameters(), lr=lr)
         per_start = None
         for _ in range(steps):
-            per_start, total = losses()
+            per_start, total = losses(model, model_goal)
             optimiser.zero_grad(set_to_none=True)
             total.sum().backward()
             optimiser.step()
@@ -243,6 +266,8 @@ def invert(
     params.keep(finalists)
     final = descend(settings.refine_steps) if settings.refine_steps else searched[finalists]
     params.keep([int(final.argmin())])
+    if base is not None and settings.full_resolution_steps:
+        descend(settings.full_resolution_steps, generator, goal, settings.full_resolution_lr)
     with torch.no_grad():
         scene = params.scenes()
         out = generator(scene)

@@ -31,8 +31,9 @@ from torch import Tensor, nn
 
 from giraffehd.model.composite import Composite, check_steepness
 from giraffehd.model.crops import Crop, crop_images
-from giraffehd.model.feature_compositor import check_plain_renderer_inputs
+from giraffehd.model.feature_compositor import FeatureCompositor, check_plain_renderer_inputs
 from giraffehd.model.feature_renderer import FeatureMapRenderer, FeatureMaps
+from giraffehd.model.generator import Generator
 from giraffehd.model.style_schedule import present_mean
 from giraffehd.model.styles import Styles
 from giraffehd.networks.neural_renderer import NeuralRenderer
@@ -143,3 +144,25 @@ class AnchoredCompositor(nn.Module):
         """An upsampled window without its context border."""
         border = CROP_MARGIN * self.foreground_upsampler.scale
         return x[..., border:-border, border:-border]
+
+
+def base_generator(generator: Generator) -> Generator | None:
+    """The low-resolution model an anchored generator was grown from, built around the same modules (no
+    copy): its styles, fields and renderer behind GIRAFFE's feature compositor, at the renderer's
+    resolution. Its knobs are the anchored model's, so work that needs many renders of the same scene
+    (inversion's search) can run there cheaply. None for other layouts."""
+    compositor = generator.compositor
+    if not isinstance(compositor, AnchoredCompositor):
+        return None
+    f = generator.features
+    features = FeatureMapRenderer(
+        f.object_field, f.background_field, f.resolution, f.num_object_samples, f.num_background_samples,
+        f.background_depth_range,
+    )  # fmt: skip
+    return Generator(
+        generator.styles,
+        features,
+        FeatureCompositor(compositor.renderer, compositor.mask_steepness),
+        image_resolution=compositor.low_resolution,
+        feature_resolution=generator.feature_resolution,
+    )

@@ -135,6 +135,22 @@ def test_training_learns_from_the_model_s_samples(model):
     assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
 
 
+def test_fine_tuning_starts_from_the_given_encoder_and_refuses_one_of_another_shape(model):
+    settings = EncoderTraining(steps=1, batch_size=4, check_images=8, lr=1e-9, seed=3)
+    torch.manual_seed(11)
+    start = PoseEncoder.for_model(model.generator, model.prior)
+    tuned, _ = train_pose_encoder(model.generator, model.prior, settings, start=start)
+    fresh, _ = train_pose_encoder(model.generator, model.prior, EncoderTraining(**{**settings.__dict__, "steps": 1}))
+    weight = "heads.weight"
+    assert torch.allclose(tuned.state_dict()[weight], start.state_dict()[weight], atol=1e-6)  # lr ~0: unchanged
+    assert not torch.allclose(fresh.state_dict()[weight], start.state_dict()[weight], atol=1e-3)
+    assert tuned.fingerprint == fresh.fingerprint  # the new encoder is this model's, whatever it started from
+    other = PoseEncoder(32, (10.0, 30.0), ((-0.1, 0.1), (0.0, 0.0), (-0.2, 0.2)))
+    expected = r"start_from does not fit this model: its resolution is 32, this model needs 64; its translation_ranges"
+    with pytest.raises(ValueError, match=expected):
+        train_pose_encoder(model.generator, model.prior, settings, start=other)
+
+
 def _guess(heading: float, confidence: float, elevation: float = 22.0) -> PoseGuess:
     return PoseGuess(
         heading_deg=torch.tensor([heading]),
@@ -198,6 +214,10 @@ def test_the_command_trains_and_refuses_to_overwrite(tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit):
         encoder_cli.main()
     assert f"output {tmp_path} is a folder: name the encoder file" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", [*arguments, "overwrite=true", f"start_from={tmp_path / 'none.pt'}"])
+    with pytest.raises(SystemExit):
+        encoder_cli.main()
+    assert f"pose encoder not found: {tmp_path / 'none.pt'}" in capsys.readouterr().err
 
 
 def test_invert_says_when_there_is_no_encoder_and_refuses_another_model_s(model, tmp_path, monkeypatch, capsys):

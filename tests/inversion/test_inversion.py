@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from giraffehd.inversion import cli
-from giraffehd.inversion.optimise import InversionSettings, invert
+from giraffehd.inversion.optimise import InversionSettings, inversion_steps, invert
 from giraffehd.model_io import load_model
 from giraffehd.sweeps.api import render
 from giraffehd.sweeps.scene_file import read_scene_file
@@ -36,6 +36,19 @@ def test_the_model_s_own_render_is_inverted_to_its_pose(model):
     assert result.psnr_db > 25
     again = invert(model.generator, model.prior, target, QUICK)
     assert torch.equal(again.image, result.image)  # seeded: the same result every time
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("full_resolution_steps", -1, "refine_steps, full_resolution_steps and code_penalty must not be negative"),
+        ("full_resolution_lr", 0.0, "lr and full_resolution_lr must be positive, got 0.05 and 0.0"),
+        ("search_steps", 0, "search_steps must be at least 1, got 0"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_key(key, value, message):
+    with pytest.raises(ValueError, match=message):
+        InversionSettings(**{key: value})
 
 
 def test_an_image_of_another_size_is_refused_by_the_api(model):
@@ -88,3 +101,26 @@ def test_bad_images_are_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "empty" / "broken.png").write_bytes(b"not an image")
     assert "cannot read image broken.png" in refusal(tmp_path / "empty")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_grown_from_a_smaller_one_is_searched_on_that_one_then_refined_at_its_own_size():
+    from conftest import tiny_generator
+
+    from giraffehd.model.anchored_compositor import base_generator
+    from giraffehd.scene import ScenePrior
+
+    generator = tiny_generator(layout="anchored", seed=2)
+    prior = ScenePrior(z_dim=generator.z_dim)
+    target = render(generator, prior.sample(1, torch.Generator().manual_seed(3)), batch_size=1).image[0]
+    settings = InversionSettings(starts=2, search_steps=3, refine_steps=2, finalists=1, full_resolution_steps=0)
+    searched = invert(generator, prior, target, settings)
+    small = torch.nn.functional.interpolate(target[None], size=16, mode="area")[0]
+    on_base = invert(base_generator(generator), prior, small, settings)
+    for name in ("object_rotation_deg", "camera_elevation_deg", "object_shape"):
+        assert torch.equal(getattr(searched.scene, name), getattr(on_base.scene, name))
+    assert searched.image.shape == (3, 32, 32)
+    counted = []
+    settings = InversionSettings(starts=2, search_steps=3, refine_steps=2, finalists=1, full_resolution_steps=4)
+    refined = invert(generator, prior, target, settings, counted.append)
+    assert len(counted) == inversion_steps(generator, settings) == 9
+    assert not torch.equal(refined.scene.object_shape, searched.scene.object_shape)  # the last steps ran at 32 px

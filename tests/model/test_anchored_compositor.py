@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from conftest import tiny_generator
 
-from giraffehd.model.anchored_compositor import AnchoredCompositor
+from giraffehd.model.anchored_compositor import AnchoredCompositor, base_generator
 from giraffehd.rendering.compositing import composite_images, steepen_mask
 from giraffehd.scene import ScenePrior
 
@@ -114,3 +114,18 @@ def test_crops_are_refused_by_compositors_without_them():
     generator = tiny_generator()
     with pytest.raises(ValueError, match="cannot render crops"):
         generator(scene_for(generator), crop=Crop(top=torch.tensor([0, 0]), left=torch.tensor([0, 0]), size=16))
+
+
+def test_the_base_generator_is_the_features_layout_model_with_the_same_weights_and_shares_them():
+    anchored = tiny_generator(layout="anchored", seed=1)
+    base = base_generator(anchored)
+    sizes = ("image_resolution=16", "compositor.renderer.out_resolution=16", "compositor.mask_steepness=10.0")
+    plain = tiny_generator(*sizes, layout="features")
+    missing, unexpected = plain.load_state_dict(anchored.state_dict(), strict=False)
+    assert not missing and all(k.startswith("compositor.") and "upsampler" in k for k in unexpected)
+    scene = scene_for(anchored)
+    with torch.no_grad():
+        torch.testing.assert_close(base(scene).image, plain(scene).image)
+    assert base.image_resolution == 16 and base.features.alpha_resolution is None
+    assert base.compositor.renderer is anchored.compositor.renderer and base.styles is anchored.styles
+    assert base_generator(plain) is None
