@@ -114,7 +114,7 @@ class FeatureMapRenderer(nn.Module):
         b, res = scene.batch_size, self.alpha_resolution
         rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)
         samples = sample_in_boxes(rays, self._box_transform(scene), self.num_object_samples, 1.0, False, None)
-        density, _ = self._object_field_on_hits(samples, styles)
+        density, _ = self._object_field_on_hits(samples, styles, density_only=True)
         density = density * scene.object_present[:, :, None, None].to(density.dtype)
         alpha = -torch.expm1(-(density * samples.deltas).sum(dim=(1, 3)))
         return alpha.reshape(b, 1, res, res)
@@ -140,14 +140,20 @@ class FeatureMapRenderer(nn.Module):
             out = render_rays(merged.density, merged.features, merged.depths, merged.deltas)
         return out.features, out.alpha, out.depth, object_alpha
 
-    def _object_field_on_hits(self, samples: BoxSamples, styles: Styles) -> tuple[Tensor, Tensor]:
-        """Density (B, N, R, S) and features (B, N, R, S, C) of the object field, evaluated only on rays
-        that hit each box; rays that miss get zeros, which equals evaluating them (their bins are empty)."""
+    def _object_field_on_hits(
+        self, samples: BoxSamples, styles: Styles, density_only: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        """Density (B, N, R, S) and features (B, N, R, S, C; None with ``density_only``) of the object field,
+        evaluated only on rays that hit each box; rays that miss get zeros, which equals evaluating them
+        (their bins are empty)."""
         b, n, r, s, _ = samples.points.shape
         order = pack_hit_rays(samples.hit)
-        points = gather_rays(samples.points, order)
+        points = gather_rays(samples.points, order).reshape(b, n, -1, 3)
         kept = order.shape[-1]
-        field = self.object_field(points.reshape(b, n, kept * s, 3), styles.object_shape, styles.object_appearance)
+        if density_only:
+            density = self.object_field.density(points, styles.object_shape)
+            return scatter_rays(density.reshape(b, n, kept, s), order, r), None
+        field = self.object_field(points, styles.object_shape, styles.object_appearance)
         density = scatter_rays(field.density.reshape(b, n, kept, s), order, r)
         features = scatter_rays(field.features.reshape(b, n, kept, s, -1), order, r)
         return density, features

@@ -81,6 +81,22 @@ class FeatureField(nn.Module):
         w_shape: Float[Tensor, "B N W"],
         w_appearance: Float[Tensor, "B N W"] | None = None,
     ) -> FieldOutput:
+        h, density = self._trunk(points, w_shape)
+        if self.appearance is not None:
+            if w_appearance is None:
+                raise ValueError("this field is conditioned on appearance: pass w_appearance")
+            h = (self.appearance_hidden(h) + self.appearance(w_appearance)[:, :, None]).relu_()
+        return FieldOutput(density=density, features=self.feature_head(h))
+
+    def density(self, points: Float[Tensor, "B N P 3"], w_shape: Float[Tensor, "B N W"]) -> Float[Tensor, "B N P"]:
+        """The density alone (equal to ``forward``'s): it does not depend on appearance, and a silhouette
+        needs no features."""
+        return self._trunk(points, w_shape)[1]
+
+    def _trunk(
+        self, points: Float[Tensor, "B N P 3"], w_shape: Float[Tensor, "B N W"]
+    ) -> tuple[Float[Tensor, "B N P D"], Float[Tensor, "B N P"]]:
+        """The last hidden layer and the density."""
         encoded = positional_encoding(points, self.num_frequencies)
         h = (self.input_points(encoded) + self.input_shape(w_shape)[:, :, None]).relu_()
         for index, layer in enumerate(self.hidden, start=1):
@@ -91,8 +107,4 @@ class FeatureField(nn.Module):
         if self.box_half_size is not None:
             inside = points.abs().amax(dim=-1) <= self.box_half_size
             density = torch.where(inside, density, torch.zeros_like(density))
-        if self.appearance is not None:
-            if w_appearance is None:
-                raise ValueError("this field is conditioned on appearance: pass w_appearance")
-            h = (self.appearance_hidden(h) + self.appearance(w_appearance)[:, :, None]).relu_()
-        return FieldOutput(density=density, features=self.feature_head(h))
+        return h, density

@@ -29,6 +29,15 @@ def test_density_is_nonnegative_and_zero_outside_the_box():
     assert out.features.shape == (2, 3, 200, 5)
 
 
+@pytest.mark.parametrize("condition_on_appearance", [False, True])
+def test_the_density_alone_is_forward_s_density(condition_on_appearance: bool):
+    on = condition_on_appearance
+    field = FeatureField(8, 5, hidden_dim=16, num_layers=3, skip_layer=1, condition_on_appearance=on)
+    points, w = (torch.rand(2, 3, 50, 3) - 0.5) * 2.5, torch.randn(2, 3, 8)
+    full = field(points, w, torch.randn(2, 3, 8) if on else None)
+    assert torch.equal(field.density(points, w), full.density)
+
+
 def test_objects_are_evaluated_in_one_batch_and_independently():
     field = FeatureField(w_dim=8, feature_dim=4, hidden_dim=16, num_layers=4, num_frequencies=2, skip_layer=2)
     points, w = torch.rand(1, 3, 50, 3) - 0.5, torch.randn(1, 3, 8)
