@@ -6,14 +6,13 @@ Tests, benchmarks and scripts build models from the same presets as training:
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+from giraffehd.config_types import CONF_DIR
 
 
 def compose_config(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:

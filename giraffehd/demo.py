@@ -26,16 +26,15 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds
+from giraffehd.config_types import CONF_DIR, check_override_kinds
 from giraffehd.train import check_config
 from giraffehd.training.module import NonFiniteLossError
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 STAGES = ("showcase", "data", "train", "render", "eval")
 
 
 def _compose(name: str, overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(name, overrides)
         check_override_kinds(cfg, overrides, name)
         return cfg

@@ -11,11 +11,9 @@ and logs; ``resume=auto`` (the default) continues from the run folder's last che
 
 import os
 import signal
-import sys
 import warnings
 from pathlib import Path
 
-import hydra
 import lightning
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -24,10 +22,9 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import remove_stale_temporaries
-from giraffehd.config_types import check_override_kinds, hydra_overrides
 from giraffehd.data.image_files import DataError
+from giraffehd.entry_point import hydra_command
 from giraffehd.model.legacy import is_legacy
 from giraffehd.outputs import check_output_folder
 from giraffehd.scene import ScenePrior
@@ -42,7 +39,6 @@ from giraffehd.training.sample_grid import SampleGrid
 from giraffehd.training.steepness_ramp import SteepnessRamp
 from giraffehd.training.stop_signals import StopOnSignal, TrainingStopped
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 EXPECTED_ERRORS = (ValueError, CheckpointError, NonFiniteLossError, OmegaConfBaseException, RunFolderBusy)
 # The module's own arguments and the config keys they come from (its errors name the argument).
 MODULE_KEYS = {
@@ -300,25 +296,11 @@ def train(cfg: DictConfig) -> Path:
     return run_dir
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "train")
-        run_dir = train(cfg)
-    except TrainingStopped as stopped:
-        print(f"giraffehd-train: {stopped}", file=sys.stderr)
-        sys.exit(128 + stopped.signum)  # the shell's status for a process ended by that signal
-    except EXPECTED_ERRORS as error:
-        message = " ".join(str(error).split())
-        print(f"giraffehd-train: error: {message}", file=sys.stderr)
-        sys.exit(2)
+def _print_run_folder(run_dir: Path) -> None:
     print(f"run folder: {run_dir}")
 
 
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-train", "train", train, (*EXPECTED_ERRORS, TrainingStopped), _print_run_folder)
 
 if __name__ == "__main__":
     main()

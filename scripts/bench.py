@@ -119,9 +119,10 @@ def recipe_module(experiment: str, overrides: tuple[str, ...] = ()):
     read)."""
     from hydra import compose, initialize_config_dir
 
-    from giraffehd.train import CONF_DIR, build_module, check_config
+    from giraffehd.config_types import CONF_DIR
+    from giraffehd.train import build_module, check_config
 
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent", *overrides])
     return build_module(cfg, check_config(cfg))
 

@@ -96,9 +96,9 @@ def _tiny_train_config(images, run_dir, *overrides: str):
     """conf/train.yaml composed for a 4-step CPU run of the tiny model on ``images`` (32 px)."""
     from hydra import compose, initialize_config_dir
 
-    from giraffehd.train import CONF_DIR
+    from giraffehd.config_types import CONF_DIR
 
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(
             "train",
             [

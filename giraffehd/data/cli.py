@@ -20,18 +20,16 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds
+from giraffehd.config_types import CONF_DIR, check_override_kinds
 from giraffehd.data import prepare
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
 from giraffehd.scene import ScenePrior
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-
 
 def compose_synth_config(overrides: list[str]):
     """The resolved ``synth`` config with Hydra overrides applied."""
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("synth", overrides)
         if "synthetic" not in cfg:
             raise ValueError(

@@ -9,19 +9,15 @@ was trained on another dataset, stops with one line ``giraffehd-eval: error: ...
 Writes scorecard.json and scorecard.md into the output folder and prints the table.
 """
 
-import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
+from giraffehd.entry_point import hydra_command
 from giraffehd.evaluation.degradations import Degradation
-from giraffehd.evaluation.evaluator import EvaluatorError, LoadedEvaluator, load_evaluator, save_evaluator
+from giraffehd.evaluation.evaluator import LoadedEvaluator, load_evaluator, save_evaluator
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
 from giraffehd.evaluation.protocol import Protocol
@@ -34,9 +30,6 @@ from giraffehd.evaluation.sources import generator_source, seeded_images, synthe
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
 from giraffehd.training.checkpoint_io import CheckpointError
-
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-EXPECTED_ERRORS = (ValueError, OmegaConfBaseException)  # DatasetError, EvaluatorError, CheckpointError too
 
 
 def protocol_from(cfg: DictConfig) -> Protocol:
@@ -118,7 +111,6 @@ def quality_hook(
 
 def run(cfg: DictConfig) -> Path | None:
     """Train the evaluator and/or score the checkpoint; returns the output folder (None: nothing scored)."""
-    set_threads(cfg.threads)
     protocol = protocol_from(cfg) if cfg.checkpoint is not None else None  # bad settings fail before training
     if cfg.train_evaluator:
         plain = OmegaConf.to_container(cfg.evaluator_training, resolve=True)
@@ -180,20 +172,7 @@ def run(cfg: DictConfig) -> Path | None:
     return output
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "eval")
-        run(cfg)
-    except (*EXPECTED_ERRORS, DatasetError, EvaluatorError, CheckpointError) as error:
-        print(f"giraffehd-eval: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-eval", "eval", run)
 
 if __name__ == "__main__":
     main()

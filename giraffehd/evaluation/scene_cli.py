@@ -14,15 +14,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import hydra
-import torch
 from omegaconf import DictConfig
 
-from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import write_atomically
-from giraffehd.config_types import check_override_kinds, hydra_overrides
-from giraffehd.evaluation.cli import EXPECTED_ERRORS
-from giraffehd.evaluation.evaluator import EvaluatorError
+from giraffehd.entry_point import hydra_command
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
 from giraffehd.evaluation.scene_controls import (
     SceneProtocol,
@@ -39,7 +34,6 @@ from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
 from giraffehd.training.checkpoint_io import CheckpointError
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 METRICS = ("count", "translation", "isolation", "colour", "fid")
 
 
@@ -160,10 +154,6 @@ def output_folder(cfg: DictConfig) -> Path:
 
 
 def run(cfg: DictConfig) -> Path:
-    if cfg.threads is not None:
-        if int(cfg.threads) < 1:
-            raise ValueError(f"threads must be at least 1, got {cfg.threads}")
-        torch.set_num_threads(int(cfg.threads))
     metrics = list(cfg.metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
@@ -202,20 +192,7 @@ def run(cfg: DictConfig) -> Path:
     return output
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval_scenes")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "eval_scenes")
-        run(cfg)
-    except (*EXPECTED_ERRORS, DatasetError, EvaluatorError, CheckpointError) as error:
-        print(f"giraffehd-eval-scenes: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-eval-scenes", "eval_scenes", run)
 
 if __name__ == "__main__":
     main()

@@ -16,16 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
-from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import write_atomically
-from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
 from giraffehd.data.image_files import ImageCollection, find_images, resize_and_crop
+from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.inversion.encoder import PoseEncoder, default_encoder_path, load_encoder
 from giraffehd.inversion.optimise import InversionSettings, inversion_steps, invert
 from giraffehd.media import make_grid, save_image
@@ -35,7 +32,6 @@ from giraffehd.scene_json import scene_to_json
 from giraffehd.sweeps.job import RenderOptions, run_sweeps
 from giraffehd.sweeps.plan import plan_sweeps
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 # Below this, inversions of held-out synthetic cars searched without an encoder were the ones whose pose came
 # out wrong (docs/invert.md); with a sure encoder reading the pose is kept and only the poor fit is reported.
 LOW_PSNR_DB = 22.0
@@ -67,7 +63,6 @@ def encoder_for(setting: str | None, model_file: Path, generator) -> PoseEncoder
 def run(cfg: DictConfig) -> list[Path]:
     if OmegaConf.is_missing(cfg, "image"):
         raise ValueError("image is required: image=PATH (an image, a folder of images or a .zip archive)")
-    set_threads(cfg.threads)
     if cfg.limit is not None and (not isinstance(cfg.limit, int) or cfg.limit < 1):
         raise ValueError(f"limit must be null or a positive integer, got {cfg.limit!r}")
     settings = InversionSettings(**OmegaConf.to_container(cfg.inversion))
@@ -128,20 +123,7 @@ def run(cfg: DictConfig) -> list[Path]:
     return written
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="invert")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "invert")
-        run(cfg)
-    except (ValueError, OmegaConfBaseException) as error:  # DataError, CheckpointError are ValueErrors
-        print(f"giraffehd-invert: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-invert", "invert", run, report=print_written)
 
 if __name__ == "__main__":
     main()

@@ -9,26 +9,19 @@ The file is written atomically with the errors read on fresh samples; giraffehd-
 the model file (or takes ``encoder=PATH``). A bad value stops with one line, exit status 2.
 """
 
-import sys
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
-from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides, set_threads
+from giraffehd.entry_point import hydra_command
 from giraffehd.inversion.encoder import default_encoder_path, load_encoder, save_encoder
 from giraffehd.inversion.encoder_training import EncoderTraining, train_pose_encoder
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-
 
 def run(cfg: DictConfig) -> Path:
-    set_threads(cfg.threads)
     settings = EncoderTraining(**OmegaConf.to_container(cfg.training))
     model = load_model(cfg.checkpoint)
     output = Path(cfg.output) if cfg.output is not None else default_encoder_path(model.path)
@@ -55,21 +48,7 @@ def run(cfg: DictConfig) -> Path:
     return save_encoder(encoder, report, output)
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train_encoder")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "train_encoder")
-        path = run(cfg)
-    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError, OutputError are ValueErrors
-        print(f"giraffehd-train-encoder: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-    print(f"wrote {path}")
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-train-encoder", "train_encoder", run, report=lambda path: print(f"wrote {path}"))
 
 if __name__ == "__main__":
     main()

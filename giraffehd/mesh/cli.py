@@ -13,14 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from giraffehd.allocator import keep_freed_memory
 from giraffehd.atomic import write_atomically
-from giraffehd.config_types import check_override_kinds, hydra_overrides, is_int
+from giraffehd.config_types import is_int
+from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.media import make_grid, save_image
 from giraffehd.mesh.density import default_threshold
 from giraffehd.mesh.export import FORMATS, UNITS, object_mesh, preview, write_mesh
@@ -30,8 +28,6 @@ from giraffehd.outputs import check_output_folder
 from giraffehd.scene_json import scene_to_json
 from giraffehd.sweeps.api import render, resize_nearest
 from giraffehd.sweeps.scene_file import read_scene_file
-
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def check_settings(cfg: DictConfig) -> list[str]:
@@ -105,22 +101,7 @@ def run(cfg: DictConfig) -> list[Path]:
     return written
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="export_mesh")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "export_mesh")
-        paths = run(cfg)
-    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError, EmptySurface are ValueErrors
-        print(f"giraffehd-export-mesh: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-    for path in paths:
-        print(f"wrote {path}")
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-export-mesh", "export_mesh", run, report=print_written)
 
 if __name__ == "__main__":
     main()

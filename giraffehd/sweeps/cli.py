@@ -12,14 +12,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
-from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides
+from giraffehd.config_types import is_int
+from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.media import save_image
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
@@ -28,7 +26,6 @@ from giraffehd.sweeps.job import RenderOptions, run_sweeps
 from giraffehd.sweeps.plan import plan_sweeps
 from giraffehd.sweeps.scene_file import read_scene_file
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
 VIDEO_FORMATS = ("mp4", "gif")
 
 
@@ -36,9 +33,6 @@ def _check_settings(cfg: DictConfig) -> RenderOptions:
     def require(ok: bool, key: str, rule: str) -> None:
         if not ok:
             raise ValueError(f"{key} {rule}, got {OmegaConf.select(cfg, key)!r}")
-
-    def is_int(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
 
     if cfg.seeds is None:
         require(is_int(cfg.samples) and cfg.samples >= 1, "samples", "must be at least 1")
@@ -124,22 +118,7 @@ def run_render(cfg: DictConfig) -> list[Path]:
         return written + run_sweeps(model, plans, options, output_dir, progress.update, base)
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "render")
-        paths = run_render(cfg)
-    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError is a ValueError
-        print(f"giraffehd-render: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-    for path in paths:
-        print(f"wrote {path}")
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-render", "render", run_render, report=print_written)
 
 if __name__ == "__main__":
     main()

@@ -21,6 +21,11 @@ class TrainingStopped(RuntimeError):
         super().__init__(message)
         self.signum = signum
 
+    @property
+    def exit_status(self) -> int:
+        """The shell's status for a process ended by that signal."""
+        return 128 + self.signum
+
 
 class StopOnSignal(lightning.Callback):
     """Turns SIGTERM and SIGINT into ``trainer.should_stop`` at the end of the current step."""

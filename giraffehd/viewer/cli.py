@@ -13,18 +13,13 @@ import signal
 import socket
 import sys
 import time
-from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
 
-from giraffehd.allocator import keep_freed_memory
-from giraffehd.config_types import check_override_kinds, hydra_overrides, is_int
+from giraffehd.config_types import is_int
+from giraffehd.entry_point import hydra_command
 from giraffehd.model_io import load_model
-
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def check_settings(cfg: DictConfig) -> None:
@@ -35,7 +30,6 @@ def check_settings(cfg: DictConfig) -> None:
     require(isinstance(cfg.host, str) and bool(cfg.host), "host", "must be an address such as 127.0.0.1")
     require(is_int(cfg.port) and 1 <= cfg.port <= 65535, "port", "must be an integer from 1 to 65535")
     require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-    require(cfg.threads is None or (is_int(cfg.threads) and cfg.threads >= 1), "threads", "must be null or >= 1")
     require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
     psi = cfg.truncation_psi
     require(
@@ -65,8 +59,6 @@ def run_viewer(cfg: DictConfig, block: bool = True):
     from giraffehd.viewer.app import Viewer  # viser loads only once the settings are known to be good
 
     check_settings(cfg)
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
     device = (
         "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
     )
@@ -108,20 +100,7 @@ def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="view")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        check_override_kinds(cfg, hydra_overrides(), "view")
-        run_viewer(cfg)
-    except (ValueError, OmegaConfBaseException) as error:  # CheckpointError is a ValueError
-        print(f"giraffehd-view: error: {' '.join(str(error).split())}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main() -> None:
-    keep_freed_memory()
-    _hydra_main()
-
+main = hydra_command("giraffehd-view", "view", run_viewer)
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
 
-from giraffehd.data.cli import CONF_DIR
+from giraffehd.config_types import CONF_DIR
 from giraffehd.data.cli import main as data_main
 from giraffehd.data.datamodule import ImageDataModule
 from giraffehd.scene import ScenePrior
@@ -19,7 +19,7 @@ PAIRED = {"compcars", "ffhq", "afhq_cat", "lsun_church", "clevr", "synthetic_car
 
 
 def _compose(*overrides):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("synth", list(overrides))
 
 

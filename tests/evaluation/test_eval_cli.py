@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from giraffehd.evaluation.cli import CONF_DIR, run
+from giraffehd.config_types import CONF_DIR
+from giraffehd.evaluation.cli import run
 from giraffehd.evaluation.evaluator import EvaluatorError, save_evaluator
 from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, read_dataset
@@ -16,7 +17,7 @@ QUICK = ["num_seeds=2", "sweep_steps=4", "num_samples=4", "batch_size=8", "threa
 
 
 def config(*overrides: str):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("eval", list(overrides))
 
 

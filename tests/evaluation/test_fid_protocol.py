@@ -158,13 +158,14 @@ def test_giraffehd_eval_reports_the_floor_and_the_protocol_in_the_fid_row(
 ):
     from hydra import compose, initialize_config_dir
 
-    from giraffehd.evaluation.cli import CONF_DIR, run
+    from giraffehd.config_types import CONF_DIR
+    from giraffehd.evaluation.cli import run
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     overrides = [f"checkpoint={tiny_run}", f"evaluator={evaluator_file}", f"dataset={images.parent}"]
     overrides += ["num_seeds=2", "sweep_steps=4", "num_samples=4", "batch_size=8", "threads=1"]
     overrides += ["metrics=[rotation,fid]", "fid.num_samples=4", "fid.resize_to=32", f"output_dir={tmp_path / 'eval'}"]
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("eval", overrides)
     assert cfg.fid.floor is True
     output = run(cfg)
@@ -178,9 +179,9 @@ def test_giraffehd_eval_reports_the_floor_and_the_protocol_in_the_fid_row(
 def test_the_default_fid_settings_are_the_protocol():
     from hydra import compose, initialize_config_dir
 
-    from giraffehd.evaluation.cli import CONF_DIR
+    from giraffehd.config_types import CONF_DIR
 
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         settings = compose("eval").fid
     assert settings.num_samples == PROTOCOL_NUM_SAMPLES and settings.num_reference is None
     assert settings.floor is True and settings.resize_to is None

@@ -5,8 +5,9 @@ import sys
 import pytest
 from hydra import compose, initialize_config_dir
 
+from giraffehd.config_types import CONF_DIR
 from giraffehd.evaluation.labels import DatasetError
-from giraffehd.evaluation.scene_cli import CONF_DIR, run
+from giraffehd.evaluation.scene_cli import run
 from giraffehd.evaluation.scene_evaluator import SceneEvaluator, save_scene_evaluator
 from giraffehd.training.checkpoint_io import CheckpointError
 
@@ -16,7 +17,7 @@ QUICK = ["num_scenes=3", "sweep_steps=3", "min_separation_px=4", "batch_size=8",
 
 
 def config(*overrides: str):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("eval_scenes", list(overrides))
 
 

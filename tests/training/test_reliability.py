@@ -115,9 +115,9 @@ def test_a_signal_saves_the_step_reached_and_a_second_run_is_refused_meanwhile(i
 def train_config_run(images, run_dir, *overrides: str):
     from hydra import compose, initialize_config_dir
 
-    from giraffehd.train import CONF_DIR
+    from giraffehd.config_types import CONF_DIR
 
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", [*TINY, f"data.path={images}", f"run_dir={run_dir}", *overrides])
     return train(cfg)
 

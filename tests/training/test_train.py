@@ -14,10 +14,11 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from giraffehd.config_types import CONF_DIR
 from giraffehd.model.generator import Generator
 from giraffehd.model.legacy import LEGACY_TARGET
 from giraffehd.model_io import load_model
-from giraffehd.train import CONF_DIR, build_module, check_config, train
+from giraffehd.train import build_module, check_config, train
 from giraffehd.training import mask_losses as mask_losses_file
 from giraffehd.training import module as module_file
 from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
@@ -29,7 +30,7 @@ EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yam
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_composes_and_instantiates(experiment):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent"])
     prior = check_config(cfg)
     # Every constructor runs and checks its arguments; on the meta device no weights are allocated or

@@ -52,7 +52,7 @@ def test_an_occupied_port_is_refused(capsys):
         ("port=0", "port must be an integer from 1 to 65535, got 0"),
         ("port=http", "port must be an integer (its default is 8080), got 'http'"),
         ("truncation_psi=2", "truncation_psi must be in [0, 1], got 2"),
-        ("threads=0", "threads must be null or >= 1, got 0"),
+        ("threads=0", "threads must be null or an integer of at least 1, got 0"),
         ("device=tpu", "device must be cpu, cuda or auto, got 'tpu'"),
         ("turntable_frames=1", "turntable_frames must be an integer >= 2, got 1"),
     ],

@@ -1,0 +1,67 @@
+"""What every Hydra command shares, written once: the ``main`` of a console script.
+
+    main = hydra_command("giraffehd-render", "render", run_render, report=print_written)
+
+``main()`` keeps freed memory in the process (giraffehd/allocator.py), composes ``conf/<config_name>.yaml``
+with the command line, checks that each override keeps its key's kind of value
+(giraffehd/config_types.py), applies the config's ``threads`` key when it has one, and runs the job. A
+bad input (one of ``errors``) prints ``<command>: error: <one line>`` and exits with status 2, leaving 1
+for a real crash; an exception with an ``exit_status`` (a run stopped by a signal after saving) prints
+its message and exits with that status. ``report`` receives what the job returned.
+"""
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from giraffehd.allocator import keep_freed_memory
+from giraffehd.config_types import CONF_DIR, check_override_kinds, hydra_overrides, set_threads
+
+BAD_INPUT = (ValueError, OmegaConfBaseException)  # the project's input errors (CheckpointError, ...) are ValueErrors
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def print_written(paths) -> None:
+    for path in paths:
+        print(f"wrote {path}")
+
+
+def hydra_command(
+    command: str,
+    config_name: str,
+    job: Callable[[DictConfig], Any],
+    errors: tuple[type[BaseException], ...] = BAD_INPUT,
+    report: Callable[[Any], None] | None = None,
+) -> Callable[[], None]:
+    """The ``main`` of the console script ``command``, running ``job`` on ``conf/<config_name>.yaml``."""
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
+    def hydra_main(cfg: DictConfig) -> None:
+        try:
+            check_override_kinds(cfg, hydra_overrides(), config_name)
+            if "threads" in cfg:
+                set_threads(cfg.threads)
+            result = job(cfg)
+        except errors as error:
+            status = getattr(error, "exit_status", None)
+            if status is not None:
+                print(f"{command}: {error}", file=sys.stderr)
+                sys.exit(status)
+            print(f"{command}: error: {one_line(error)}", file=sys.stderr)
+            sys.exit(2)
+        if report is not None:
+            report(result)
+
+    def main() -> None:
+        keep_freed_memory()
+        hydra_main()
+
+    main.__doc__ = f"The console script {command} (conf/{config_name}.yaml)."
+    return main

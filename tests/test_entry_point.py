@@ -1,0 +1,64 @@
+"""The shared edge of the Hydra commands: one line and status 2 for a bad input, a stop's own status,
+override kinds and ``threads`` applied before the job runs."""
+
+import sys
+
+import pytest
+import torch
+
+from giraffehd.entry_point import hydra_command
+
+
+class _Stopped(RuntimeError):
+    exit_status = 143
+
+
+def _run(monkeypatch, job, *arguments: str, errors=(ValueError,), report=None):
+    monkeypatch.setattr(sys, "argv", ["giraffehd-x", *arguments])
+    hydra_command("giraffehd-x", "train_encoder", job, (*errors, _Stopped), report)()
+
+
+def test_a_bad_input_is_one_line_and_status_2(monkeypatch, capsys):
+    def job(cfg):
+        raise ValueError("output   is\n a folder")
+
+    with pytest.raises(SystemExit) as stop:
+        _run(monkeypatch, job)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == "giraffehd-x: error: output is a folder\n"
+
+
+def test_a_stop_exits_with_its_own_status_and_a_crash_is_not_caught(monkeypatch, capsys):
+    def stopped(cfg):
+        raise _Stopped("stopped by SIGTERM at step 7")
+
+    with pytest.raises(SystemExit) as stop:
+        _run(monkeypatch, stopped)
+    assert stop.value.code == 143 and capsys.readouterr().err == "giraffehd-x: stopped by SIGTERM at step 7\n"
+
+    def crash(cfg):
+        raise KeyError("a bug")
+
+    with pytest.raises(SystemExit) as stop:  # a real crash: Hydra's status 1, never the bad-input status
+        _run(monkeypatch, crash)
+    assert stop.value.code == 1 and "KeyError: 'a bug'" in capsys.readouterr().err
+
+
+def test_override_kinds_and_threads_are_checked_before_the_job(monkeypatch, capsys):
+    ran, reported = [], []
+    before = torch.get_num_threads()
+    try:
+        _run(
+            monkeypatch, lambda cfg: ran.append(torch.get_num_threads()) or "done", "threads=1", report=reported.append
+        )
+        assert ran == [1] and reported == ["done"]
+        for argument, message in [
+            ("threads=0", "threads must be null or an integer of at least 1, got 0"),
+            ("training.steps=abc", "training.steps must be an integer (its default is 1500), got 'abc'"),
+        ]:
+            with pytest.raises(SystemExit):
+                _run(monkeypatch, ran.append, argument)
+            assert capsys.readouterr().err == f"giraffehd-x: error: {message}\n"
+        assert len(ran) == 1  # the job never ran on a bad input
+    finally:
+        torch.set_num_threads(before)
