@@ -2,6 +2,7 @@
 
 Every file is written atomically (a temporary file beside it, then renamed): a kill or a full disk leaves
 the old file or none, never a truncated PNG, GIF or MP4 beside complete ones.
+Axis legend: B images, S samples (rows), T steps or frames (columns).
 """
 
 import os
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 from jaxtyping import Float
 from torch import Tensor
+from torch.nn import functional
 
 from giraffehd.atomic import write_atomically
 
@@ -71,3 +73,30 @@ def save_video(frames: Float[Tensor, "T 3 H W"], path: str | Path, fps: int = 24
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def resize_nearest(images: Float[Tensor, "B C H W"], size: int) -> Float[Tensor, "B C size size"]:
+    """Nearest-neighbour resize to ``size`` x ``size`` (no new colours, crisp pixels)."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    return functional.interpolate(images, size=(size, size), mode="nearest-exact")
+
+
+def write_grid(images: Float[Tensor, "S T C H W"], path: str | Path) -> Path:
+    """A PNG grid: rows = samples, columns = steps, 2 px white padding; 1-channel images drawn grey."""
+    return save_image(make_grid(images.expand(-1, -1, 3, -1, -1), padding=2, pad_value=1.0), path)
+
+
+def write_video(frames: Float[Tensor, "S T 3 H W"], path: str | Path, fps: int = 24, size: int | None = None) -> Path:
+    """A video whose frame t shows every sample at step t side by side (no padding).
+
+    ``size`` resizes each sample's tile (nearest neighbour); MP4 needs it (and so the frame) to be a
+    multiple of 16. The format follows the suffix: .mp4 or .gif.
+    """
+    samples, steps, channels, height, width = frames.shape
+    if size is not None:
+        frames = resize_nearest(frames.reshape(-1, channels, height, width), size).reshape(
+            samples, steps, channels, size, size
+        )
+    row = frames.permute(1, 2, 3, 0, 4).reshape(steps, channels, frames.shape[-2], samples * frames.shape[-1])
+    return save_video(row, path, fps=fps)

@@ -19,14 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 from giraffehd.atomic import write_atomically
 from giraffehd.config_types import is_int
 from giraffehd.entry_point import hydra_command, print_written
-from giraffehd.media import make_grid, save_image
+from giraffehd.media import make_grid, resize_nearest, save_image
 from giraffehd.mesh.density import default_threshold
 from giraffehd.mesh.export import FORMATS, UNITS, object_mesh, preview, write_mesh
 from giraffehd.mesh.extract import Mesh, to_scene_units
+from giraffehd.model.frames import render
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
 from giraffehd.scene_json import scene_to_json
-from giraffehd.sweeps.api import render, resize_nearest
 from giraffehd.sweeps.scene_file import read_scene_file
 
 

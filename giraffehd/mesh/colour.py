@@ -11,11 +11,16 @@ import torch
 import trimesh
 from torch.nn import functional
 
+from giraffehd.model.frames import render
 from giraffehd.model.generator import Generator
-from giraffehd.rendering.camera import camera_position, camera_to_world, intrinsics_from_fov, project_points
+from giraffehd.rendering.camera import (
+    MAX_ELEVATION_DEG,
+    camera_position,
+    camera_to_world,
+    intrinsics_from_fov,
+    project_points,
+)
 from giraffehd.scene import SceneParameters
-from giraffehd.sweeps.api import render
-from giraffehd.viewer.orbit import MAX_ELEVATION_DEG
 
 # A vertex is seen in a view when it lies at most this far (scene units, relative to the object's size)
 # behind the rendered depth of its pixel: the rendered depth is an expectation over a soft surface.

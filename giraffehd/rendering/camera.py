@@ -33,6 +33,9 @@ from torch import Tensor
 from giraffehd.rendering.rays import Rays
 from giraffehd.rendering.transforms import rotation_about_right, rotation_about_up
 
+# The camera has no roll: an orbit keeps its elevation just inside the poles, where azimuth is still defined.
+MAX_ELEVATION_DEG = 89.0
+
 
 def focal_from_fov(fov_deg: Float[Tensor, "*batch"], height: int) -> Float[Tensor, "*batch"]:
     """Focal length in pixels for a vertical field of view in degrees, in (0, 180)."""

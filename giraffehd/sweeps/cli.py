@@ -18,10 +18,10 @@ from tqdm import tqdm
 
 from giraffehd.config_types import is_int
 from giraffehd.entry_point import hydra_command, print_written
-from giraffehd.media import save_image
+from giraffehd.media import save_image, write_grid
+from giraffehd.model.frames import render
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
-from giraffehd.sweeps.api import render, write_grid
 from giraffehd.sweeps.job import RenderOptions, run_sweeps
 from giraffehd.sweeps.plan import plan_sweeps
 from giraffehd.sweeps.scene_file import read_scene_file

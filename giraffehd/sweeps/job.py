@@ -20,10 +20,12 @@ from jaxtyping import Float
 from torch import Tensor
 
 from giraffehd.atomic import write_atomically
+from giraffehd.media import write_grid, write_video
+from giraffehd.model.frames import Frames, depth_to_image, render
 from giraffehd.model_io import LoadedModel
 from giraffehd.scene import SceneParameters
 from giraffehd.scene_json import scene_to_json
-from giraffehd.sweeps.api import Frames, depth_to_image, render, sample_rows, write_grid, write_video
+from giraffehd.sweeps.api import sample_rows
 from giraffehd.sweeps.plan import SweepPlan, sweep_scenes
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import torch
 
+from giraffehd.media import write_video
+from giraffehd.model.frames import render
 from giraffehd.model.generator import Generator
 from giraffehd.scene import ScenePrior
 from giraffehd.scene_json import scene_to_json
-from giraffehd.sweeps.api import render, write_video
 from giraffehd.viewer.frame import BATCH_SIZE
 from giraffehd.viewer.state import ViewState, scene_of
 

@@ -1,6 +1,6 @@
 """From a view to the picture the page shows: render, pick what to show, encode, letterbox.
 
-Pure functions around :func:`giraffehd.sweeps.api.render`, so that the viewer's frame and
+Pure functions around :func:`giraffehd.model.frames.render`, so that the viewer's frame and
 ``giraffehd-render`` of the same scene are one computation: frames are rendered one scene at a time
 (``batch_size`` 1), which the exported scene JSON records.
 """
@@ -12,9 +12,9 @@ from jaxtyping import UInt8
 from PIL import Image
 
 from giraffehd.media import to_uint8
+from giraffehd.model.frames import depth_to_image, render
 from giraffehd.model.generator import Generator
 from giraffehd.scene import ScenePrior
-from giraffehd.sweeps.api import depth_to_image, render
 from giraffehd.sweeps.job import depth_range
 from giraffehd.viewer.state import SHOW, ViewState, scene_of
 

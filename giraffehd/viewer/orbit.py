@@ -10,9 +10,7 @@ both points together and leaves the orbit unchanged. Degrees in, degrees out.
 import math
 from dataclasses import dataclass
 
-# The generator's camera has no roll and looks down at most straight down: keep elevation just inside the
-# poles, where azimuth is still defined.
-MAX_ELEVATION_DEG = 89.0
+from giraffehd.rendering.camera import MAX_ELEVATION_DEG
 
 
 @dataclass(frozen=True)
