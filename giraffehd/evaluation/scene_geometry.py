@@ -14,13 +14,14 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from giraffehd.evaluation.scene_evaluator import ObjectReading
-from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
+from giraffehd.rendering.camera import intrinsics_from_fov, project_points
+from giraffehd.rendering.scene_frames import scene_pose
 from giraffehd.scene import SceneParameters, ScenePrior
 
 
 def projected_centres(scene: SceneParameters, resolution: int) -> Float[Tensor, "B N 2"]:
     """Where each object's centre (its translation) lands in the image, (x, y) pixels."""
-    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
+    pose = scene_pose(scene)
     intrinsics = intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution)
     return project_points(scene.object_translation, pose, intrinsics).pixels
 

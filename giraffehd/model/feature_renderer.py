@@ -19,11 +19,11 @@ from torch import Tensor, nn
 from giraffehd.model.hit_rays import gather_rays, pack_hit_rays, scatter_rays
 from giraffehd.model.styles import Styles
 from giraffehd.networks.fields import FeatureField
-from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
+from giraffehd.rendering.camera import generate_rays, intrinsics_from_fov
 from giraffehd.rendering.compositing import merge_entity_samples
 from giraffehd.rendering.ray_sampling import BoxSamples, sample_depths, sample_in_boxes
 from giraffehd.rendering.rays import Rays
-from giraffehd.rendering.transforms import BoxTransform, rotation_about_up
+from giraffehd.rendering.scene_frames import scene_boxes, scene_pose
 from giraffehd.rendering.volume_rendering import render_rays
 from giraffehd.scene import SceneParameters
 
@@ -91,7 +91,7 @@ class FeatureMapRenderer(nn.Module):
         self, scene: SceneParameters, styles: Styles, stratified: bool = False, rng: torch.Generator | None = None
     ) -> FeatureMaps:
         b, res = scene.batch_size, self.resolution
-        pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
+        pose = scene_pose(scene)
         rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)
 
         def to_map(x: Tensor) -> Tensor:  # (B, R, C) -> (B, C, h, w)
@@ -113,23 +113,15 @@ class FeatureMapRenderer(nn.Module):
         silhouette, and a noisy one would make a noisy mask)."""
         b, res = scene.batch_size, self.alpha_resolution
         rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)
-        samples = sample_in_boxes(rays, self._box_transform(scene), self.num_object_samples, 1.0, False, None)
+        samples = sample_in_boxes(rays, scene_boxes(scene), self.num_object_samples, 1.0, False, None)
         density, _ = self._object_field_on_hits(samples, styles, density_only=True)
         density = density * scene.object_present[:, :, None, None].to(density.dtype)
         alpha = -torch.expm1(-(density * samples.deltas).sum(dim=(1, 3)))
         return alpha.reshape(b, 1, res, res)
 
-    @staticmethod
-    def _box_transform(scene: SceneParameters) -> BoxTransform:
-        return BoxTransform(
-            scale=scene.object_scale,
-            rotation=rotation_about_up(scene.object_rotation_deg),
-            translation=scene.object_translation,
-        )
-
     def _render_objects(self, scene, styles, rays, stratified, rng) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Foreground features (B, R, C), alpha (B, R), depth (B, R) and each object's alpha (B, N, R)."""
-        samples = sample_in_boxes(rays, self._box_transform(scene), self.num_object_samples, 1.0, stratified, rng)
+        samples = sample_in_boxes(rays, scene_boxes(scene), self.num_object_samples, 1.0, stratified, rng)
         density, features = self._object_field_on_hits(samples, styles)
         density = density * scene.object_present[:, :, None, None].to(density.dtype)
         object_alpha = -torch.expm1(-(density * samples.deltas).sum(dim=-1))

@@ -27,8 +27,9 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
-from giraffehd.rendering.transforms import BoxTransform, box_to_world, rotation_about_up
+from giraffehd.rendering.camera import intrinsics_from_fov, project_points
+from giraffehd.rendering.scene_frames import scene_boxes, scene_pose
+from giraffehd.rendering.transforms import box_to_world
 from giraffehd.scene import SceneParameters
 
 _MIN_DEPTH = 1e-6
@@ -50,14 +51,10 @@ def projected_box_rects(scene: SceneParameters, resolution: int, pad: float = 0.
         raise ValueError(f"pad must be greater than -1, got {pad}")
     b, n = scene.batch_size, scene.num_objects
     dtype, device = scene.object_scale.dtype, scene.object_scale.device
-    transform = BoxTransform(
-        scale=scene.object_scale,
-        rotation=rotation_about_up(scene.object_rotation_deg),
-        translation=scene.object_translation,
-    )
+    transform = scene_boxes(scene)
     corners = box_corners(pad).to(dtype=dtype, device=device).expand(b, n, 8, 3)
     world = box_to_world(corners, transform).reshape(b, n * 8, 3)
-    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
+    pose = scene_pose(scene)
     projection = project_points(world, pose, intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution))
     pixels = projection.pixels.reshape(b, n, 8, 2)
     in_front = (projection.depth > _MIN_DEPTH).reshape(b, n, 8)

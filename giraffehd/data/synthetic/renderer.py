@@ -12,11 +12,12 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from giraffehd.data.synthetic.shapes import SHAPES, Part
-from giraffehd.rendering.camera import camera_to_world, generate_rays, intrinsics_from_fov
+from giraffehd.rendering.camera import generate_rays, intrinsics_from_fov
 from giraffehd.rendering.primitives import PRIMITIVES, SurfaceHit, hit_box
 from giraffehd.rendering.ray_sampling import intersect_box
 from giraffehd.rendering.rays import Rays
-from giraffehd.rendering.transforms import BoxTransform, rotation_about_up, rotation_from_axis_angle, world_to_box_rays
+from giraffehd.rendering.scene_frames import scene_boxes, scene_pose
+from giraffehd.rendering.transforms import BoxTransform, rotation_from_axis_angle, world_to_box_rays
 from giraffehd.scene import SceneParameters
 
 
@@ -69,12 +70,8 @@ def render_synthetic(
         raise ValueError(f"unknown synthetic classes {unknown}; known: {', '.join(SHAPES)}")
     b, n = object_class.shape
     res = resolution
-    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
-    transform = BoxTransform(
-        scale=scene.object_scale,
-        rotation=rotation_about_up(scene.object_rotation_deg),
-        translation=scene.object_translation,
-    )
+    pose = scene_pose(scene)
+    transform = scene_boxes(scene)
     tracer = _Tracer(scene, transform, object_class, object_colour, class_names, lighting)
 
     rays = generate_rays(pose, intrinsics_from_fov(scene.camera_fov_deg, res, res), res, res)

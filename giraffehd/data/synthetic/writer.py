@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from giraffehd.data.synthetic.renderer import Lighting, render_synthetic
 from giraffehd.data.synthetic.shapes import SHAPES
-from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
+from giraffehd.rendering.camera import intrinsics_from_fov, project_points
+from giraffehd.rendering.scene_frames import scene_pose
 from giraffehd.scene import SceneParameters, ScenePrior
 
 LABELS_VERSION = 1
@@ -143,7 +144,7 @@ def _write_png(array: np.ndarray, path: Path) -> None:
 
 
 def _records(scene, classes, colours, spec, palette_names, indices, resolution) -> list[dict]:
-    pose = camera_to_world(scene.camera_azimuth_deg, scene.camera_elevation_deg, scene.camera_radius)
+    pose = scene_pose(scene)
     intrinsics = intrinsics_from_fov(scene.camera_fov_deg, resolution, resolution)
     centres = project_points(scene.object_translation, pose, intrinsics).pixels.tolist()
     azimuth, elevation = scene.camera_azimuth_deg.tolist(), scene.camera_elevation_deg.tolist()
