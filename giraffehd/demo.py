@@ -123,7 +123,7 @@ def run_demo(cfg: DictConfig) -> dict[str, float]:
     """Run the requested stages; returns the seconds each took."""
     configs = stage_configs(cfg)  # every override checked before any work
     from giraffehd.data.cli import run_synth
-    from giraffehd.evaluation.cli import run as run_eval
+    from giraffehd.evaluation.car.cli import run as run_eval
     from giraffehd.sweeps.cli import run_render
     from giraffehd.train import train
 

@@ -22,10 +22,10 @@ import time
 import torch
 
 from giraffehd.evaluation.alignment import circular_offset, wrap_degrees
-from giraffehd.evaluation.evaluator import load_evaluator
+from giraffehd.evaluation.car.evaluator import load_evaluator
+from giraffehd.evaluation.car.render_candidates import cached_candidates, dataset_candidate_spec
+from giraffehd.evaluation.car.render_match import match_reader
 from giraffehd.evaluation.labels import label_tensors, load_pixels, read_dataset
-from giraffehd.evaluation.render_candidates import cached_candidates, dataset_candidate_spec
-from giraffehd.evaluation.render_match import match_reader
 from giraffehd.inversion.encoder import default_encoder_path, load_encoder
 from giraffehd.inversion.optimise import InversionSettings, invert
 from giraffehd.model_io import load_model

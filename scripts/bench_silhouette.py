@@ -1,5 +1,5 @@
 """Silhouettes of a model against the true renders render-and-match finds for them, beside the upscaled
-64 px model and the reader's own floor (giraffehd/evaluation/silhouette.py).
+64 px model and the reader's own floor (giraffehd/evaluation/car/silhouette.py).
 
     python scripts/bench_silhouette.py --checkpoint models/hd_car_256.pt --images 64 --seed 0 \
         --upscaled models/demo_car_64.pt --floor --figure docs/images/silhouette_zoom.png
@@ -23,16 +23,16 @@ from pathlib import Path
 import torch
 
 from giraffehd.atomic import write_atomically
-from giraffehd.evaluation.labels import read_dataset
-from giraffehd.evaluation.render_candidates import cached_candidates, dataset_candidate_spec
-from giraffehd.evaluation.silhouette import (
+from giraffehd.evaluation.car.render_candidates import cached_candidates, dataset_candidate_spec
+from giraffehd.evaluation.car.silhouette import (
     LOW_F_SCORE,
     MASK_THRESHOLD,
     SilhouetteScores,
     floor_silhouettes,
     model_silhouettes,
 )
-from giraffehd.evaluation.silhouette_figure import quantile_images, zoom_figure
+from giraffehd.evaluation.car.silhouette_figure import quantile_images, zoom_figure
+from giraffehd.evaluation.labels import read_dataset
 from giraffehd.media import save_image
 from giraffehd.model_io import load_model
 

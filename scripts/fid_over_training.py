@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     keep_freed_memory()
     from giraffehd.atomic import write_atomically
-    from giraffehd.evaluation.fid import compute_quality
-    from giraffehd.evaluation.fid_protocol import describe_protocol
+    from giraffehd.evaluation.quality.fid import compute_quality
+    from giraffehd.evaluation.quality.fid_protocol import describe_protocol
     from giraffehd.evaluation.sources import generator_source, seeded_images
     from giraffehd.model_io import load_model
 

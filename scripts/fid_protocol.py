@@ -8,7 +8,7 @@ DATASET is a synthetic dataset (the floor's images are rendered beside it, once)
 images are held out of it). Each CHECKPOINT is a run folder, checkpoint or exported model (EMA generator);
 CHECKPOINT@SIZE first resizes its images to SIZE px (bicubic, antialiased), e.g. a 64 px model upscaled to be
 scored against a 256 px set. Images i are drawn as ``giraffehd-eval`` draws them (seed ``seed * 1_000_003 + i``).
-``--upscaled-real LOW`` adds a reference row, the upscaled real set (giraffehd/evaluation/fid_upscaled_real.py):
+``--upscaled-real LOW`` adds a reference row, the upscaled real set (giraffehd/evaluation/quality/fid_upscaled_real.py):
 the floor's real images (not in the reference) area-downsampled to LOW px, then bicubic back to the reference's
 size, what a perfect LOW px model plus bicubic would score; it needs the floor.
 The reference features and the floor's are cached, so a second run only renders and scores the models.
@@ -74,11 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 
     keep_freed_memory()
     from giraffehd.atomic import write_atomically
-    from giraffehd.evaluation.fid import compute_quality
-    from giraffehd.evaluation.fid_floor import reference_set
-    from giraffehd.evaluation.fid_protocol import PROTOCOL_NUM_SAMPLES, describe_protocol, protocol_deviations
-    from giraffehd.evaluation.fid_upscaled_real import upscaled_real_label, upscaled_real_sampler
-    from giraffehd.evaluation.inception import InceptionWeightsError, resolve_weights
+    from giraffehd.evaluation.quality.fid import compute_quality
+    from giraffehd.evaluation.quality.fid_floor import reference_set
+    from giraffehd.evaluation.quality.fid_protocol import PROTOCOL_NUM_SAMPLES, describe_protocol, protocol_deviations
+    from giraffehd.evaluation.quality.fid_upscaled_real import upscaled_real_label, upscaled_real_sampler
+    from giraffehd.evaluation.quality.inception import InceptionWeightsError, resolve_weights
     from giraffehd.evaluation.sources import generator_source, seeded_images
     from giraffehd.model_io import load_model
 

@@ -20,15 +20,15 @@ import argparse
 import torch
 
 from giraffehd.evaluation.labels import read_dataset
-from giraffehd.evaluation.scene_controls import (
+from giraffehd.evaluation.scenes.controls import (
     SceneProtocol,
     add_objects_sweep,
     render_and_read,
     translation_sweep,
     x_range_of,
 )
-from giraffehd.evaluation.scene_evaluator import load_scene_evaluator, read_scenes
-from giraffehd.evaluation.scene_geometry import read_at, separated_scenes
+from giraffehd.evaluation.scenes.evaluator import load_scene_evaluator, read_scenes
+from giraffehd.evaluation.scenes.geometry import read_at, separated_scenes
 from giraffehd.evaluation.sources import generator_source, synthetic_source
 from giraffehd.model_io import load_model
 

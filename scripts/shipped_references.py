@@ -29,7 +29,7 @@ def generator_images(path: str) -> torch.Tensor:
 
 
 def evaluator_readings(images: torch.Tensor) -> dict[str, torch.Tensor]:
-    from giraffehd.evaluation.evaluator import load_evaluator
+    from giraffehd.evaluation.car.evaluator import load_evaluator
 
     evaluator = load_evaluator(ROOT / EVALUATOR).evaluator
     with torch.no_grad():

@@ -7,7 +7,7 @@ The set's classes, palette, prior, seed and resolution come from its labels.json
 labels.json when recorded there, else from the data preset it was made with (``--preset``). Before
 training, the first ``--check-images`` images are re-rendered and compared with the files, so that a
 wrong lighting or palette fails here rather than training an evaluator for other images. Training scenes
-and held-out scenes are drawn with seeds of their own (giraffehd/evaluation/scene_evaluator_training.py);
+and held-out scenes are drawn with seeds of their own (giraffehd/evaluation/scenes/evaluator_training.py);
 the evaluator then also reads the first ``--dataset-scenes`` images of the set itself (truth re-rendered
 from the same draws). Prints Markdown tables; ``--report FILE.md`` also writes them with the command and
 wall time.
@@ -27,10 +27,10 @@ from PIL import Image
 
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec
-from giraffehd.evaluation.scene_evaluator import read_scenes, save_scene_evaluator
-from giraffehd.evaluation.scene_evaluator_scores import score_readings, scores_table
-from giraffehd.evaluation.scene_evaluator_training import SceneEvaluatorTraining, train_scene_evaluator
-from giraffehd.evaluation.scene_truth import SceneSource, draw_scenes, render_truth
+from giraffehd.evaluation.scenes.evaluator import read_scenes, save_scene_evaluator
+from giraffehd.evaluation.scenes.evaluator_scores import score_readings, scores_table
+from giraffehd.evaluation.scenes.evaluator_training import SceneEvaluatorTraining, train_scene_evaluator
+from giraffehd.evaluation.scenes.truth import SceneSource, draw_scenes, render_truth
 from giraffehd.scene import ScenePrior
 
 

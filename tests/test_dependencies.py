@@ -37,6 +37,16 @@ def test_tools_do_not_reach_into_each_other(tool, forbidden):
     assert [str(p.relative_to(PACKAGE)) for p in modules_of(tool) if forbidden in imported_parts(p)] == []
 
 
+@pytest.mark.parametrize(("room", "forbidden"), [("quality", ("car", "scenes")), ("car", ("scenes",))])
+def test_evaluation_rooms_depend_one_way(room, forbidden):
+    """quality knows nothing of the controls; the car's scorecard knows nothing of multi-object scenes."""
+    offending = []
+    for path in sorted((PACKAGE / "evaluation" / room).rglob("*.py")):
+        text = path.read_text()
+        offending += [f"{path.name}: {f}" for f in forbidden if f"giraffehd.evaluation.{f}" in text]
+    assert offending == []
+
+
 def test_a_tool_renders_through_the_model_not_the_python_facade():
     facade_users = [
         str(p.relative_to(PACKAGE))

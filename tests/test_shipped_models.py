@@ -35,7 +35,7 @@ def test_shipped_generator_renders_its_reference_images(path):
 
 
 def test_shipped_evaluator_reads_its_reference_values():
-    from giraffehd.evaluation.evaluator import load_evaluator
+    from giraffehd.evaluation.car.evaluator import load_evaluator
 
     references = _references()
     images = next(iter(references["generators"].values()))

@@ -8,7 +8,7 @@ colour; these are the foreground; every other pixel shows the background, a valu
 
 import torch
 
-from giraffehd.evaluation.evaluator import Evaluator, Reading
+from giraffehd.evaluation.car.evaluator import Evaluator, Reading
 from giraffehd.evaluation.labels import view_translation
 from giraffehd.evaluation.sources import Rendered
 from giraffehd.scene import SceneParameters

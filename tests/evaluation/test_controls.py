@@ -2,7 +2,7 @@ import pytest
 import torch
 from evaluation_oracle import OracleReader, oracle_source
 
-from giraffehd.evaluation.controls import (
+from giraffehd.evaluation.car.controls import (
     background_stability,
     evaluator_reader,
     sample_quality,

@@ -7,9 +7,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from giraffehd.config_types import CONF_DIR
-from giraffehd.evaluation.cli import run
-from giraffehd.evaluation.evaluator import EvaluatorError, save_evaluator
-from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
+from giraffehd.evaluation.car.cli import run
+from giraffehd.evaluation.car.evaluator import EvaluatorError, save_evaluator
+from giraffehd.evaluation.car.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, read_dataset
 from giraffehd.training.checkpoint_io import CheckpointError
 
@@ -71,7 +71,7 @@ def test_bad_inputs_are_named_before_work_starts(tiny_run, images, evaluator_fil
 
 
 def test_the_command_exits_2_with_one_line(tmp_path):
-    command = [sys.executable, "-m", "giraffehd.evaluation.cli", f"checkpoint={tmp_path / 'nope'}"]
+    command = [sys.executable, "-m", "giraffehd.evaluation.car.cli", f"checkpoint={tmp_path / 'nope'}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"giraffehd-eval: error: checkpoint not found: {tmp_path / 'nope'}"]

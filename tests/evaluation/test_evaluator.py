@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-from giraffehd.evaluation.controls import evaluator_reader, sweep_values, swept_error
-from giraffehd.evaluation.evaluator import EvaluatorError, load_evaluator, save_evaluator
-from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
+from giraffehd.evaluation.car.controls import evaluator_reader, sweep_values, swept_error
+from giraffehd.evaluation.car.evaluator import EvaluatorError, load_evaluator, save_evaluator
+from giraffehd.evaluation.car.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, label_tensors, read_dataset
 from giraffehd.evaluation.sources import synthetic_source
 from giraffehd.scene import ScenePrior

@@ -10,11 +10,11 @@ import torch
 from cleanfid.resize import build_resizer
 from PIL import Image
 
-from giraffehd.evaluation import fid_features, inception
-from giraffehd.evaluation.fid import compute_quality
-from giraffehd.evaluation.fid_features import reference_files
-from giraffehd.evaluation.fid_score import subset_kid
-from giraffehd.evaluation.inception import (
+from giraffehd.evaluation.quality import fid_features, inception
+from giraffehd.evaluation.quality.fid import compute_quality
+from giraffehd.evaluation.quality.fid_features import reference_files
+from giraffehd.evaluation.quality.fid_score import subset_kid
+from giraffehd.evaluation.quality.inception import (
     InceptionFeatures,
     InceptionWeightsError,
     inception_input,

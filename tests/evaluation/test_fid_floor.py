@@ -10,8 +10,8 @@ from PIL import Image
 
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-from giraffehd.evaluation import fid_floor
-from giraffehd.evaluation.fid_floor import (
+from giraffehd.evaluation.quality import fid_floor
+from giraffehd.evaluation.quality.fid_floor import (
     floor_folder,
     holdout_split,
     reference_set,

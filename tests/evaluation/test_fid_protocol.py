@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from giraffehd.evaluation import fid_features
-from giraffehd.evaluation.fid import compute_quality
-from giraffehd.evaluation.fid_features import reference_files
-from giraffehd.evaluation.fid_floor import ReferenceSet
-from giraffehd.evaluation.fid_protocol import PROTOCOL_NUM_SAMPLES, describe_protocol, protocol_deviations
-from giraffehd.evaluation.scorecard_rows import FidRow
+from giraffehd.evaluation.car.scorecard_rows import FidRow
+from giraffehd.evaluation.quality import fid_features
+from giraffehd.evaluation.quality.fid import compute_quality
+from giraffehd.evaluation.quality.fid_features import reference_files
+from giraffehd.evaluation.quality.fid_floor import ReferenceSet
+from giraffehd.evaluation.quality.fid_protocol import PROTOCOL_NUM_SAMPLES, describe_protocol, protocol_deviations
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fid_protocol.py"
 
@@ -144,8 +144,8 @@ def test_the_script_refuses_a_missing_checkpoint_in_one_line(images, tmp_path, c
 @pytest.fixture(scope="module")
 def evaluator_file(images, tmp_path_factory):
     """An evaluator trained for one short epoch on the `images` dataset: enough to check the plumbing."""
-    from giraffehd.evaluation.evaluator import save_evaluator
-    from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
+    from giraffehd.evaluation.car.evaluator import save_evaluator
+    from giraffehd.evaluation.car.evaluator_training import EvaluatorTraining, train_evaluator
     from giraffehd.evaluation.labels import read_dataset
 
     settings = EvaluatorTraining(channels=(4, 4, 4, 4), hidden_dim=8, epochs=1, batch_size=8, heldout_fraction=0.25)
@@ -159,7 +159,7 @@ def test_giraffehd_eval_reports_the_floor_and_the_protocol_in_the_fid_row(
     from hydra import compose, initialize_config_dir
 
     from giraffehd.config_types import CONF_DIR
-    from giraffehd.evaluation.cli import run
+    from giraffehd.evaluation.car.cli import run
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     overrides = [f"checkpoint={tiny_run}", f"evaluator={evaluator_file}", f"dataset={images.parent}"]

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from giraffehd.evaluation.fid_resize import resize_images, resized_sampler
+from giraffehd.evaluation.quality.fid_resize import resize_images, resized_sampler
 
 
 @pytest.mark.parametrize("size", [40, 64, 8])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from cleanfid.fid import fid_from_feats, kernel_distance
 
-from giraffehd.evaluation.fid_score import fid_from_features, kid_from_features, span_coordinates, subset_kid
+from giraffehd.evaluation.quality.fid_score import fid_from_features, kid_from_features, span_coordinates, subset_kid
 
 
 def features(rows: int, dim: int, seed: int) -> np.ndarray:

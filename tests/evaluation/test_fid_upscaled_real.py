@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from giraffehd.evaluation import fid
-from giraffehd.evaluation.fid import QualityScores
-from giraffehd.evaluation.fid_floor import reference_set
-from giraffehd.evaluation.fid_protocol import protocol_deviations
-from giraffehd.evaluation.fid_resize import resize_images
-from giraffehd.evaluation.fid_upscaled_real import area_downsample, upscaled_real_sampler
+from giraffehd.evaluation.quality import fid
+from giraffehd.evaluation.quality.fid import QualityScores
+from giraffehd.evaluation.quality.fid_floor import reference_set
+from giraffehd.evaluation.quality.fid_protocol import protocol_deviations
+from giraffehd.evaluation.quality.fid_resize import resize_images
+from giraffehd.evaluation.quality.fid_upscaled_real import area_downsample, upscaled_real_sampler
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fid_protocol.py"
 

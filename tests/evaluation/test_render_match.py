@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from giraffehd.data.synthetic.renderer import render_synthetic
-from giraffehd.evaluation.controls import sweep_values, swept_error
-from giraffehd.evaluation.labels import SyntheticDataset, read_dataset
-from giraffehd.evaluation.placement import centre_offsets
-from giraffehd.evaluation.render_candidates import (
+from giraffehd.evaluation.car.controls import sweep_values, swept_error
+from giraffehd.evaluation.car.placement import centre_offsets
+from giraffehd.evaluation.car.render_candidates import (
     CandidateSpec,
     RenderMatchError,
     cached_candidates,
@@ -20,13 +19,14 @@ from giraffehd.evaluation.render_candidates import (
     dataset_candidate_spec,
     render_candidates,
 )
-from giraffehd.evaluation.render_match import (
+from giraffehd.evaluation.car.render_match import (
     apparent_view,
     colour_fit_residuals,
     match,
     match_reader,
     parabola_vertex,
 )
+from giraffehd.evaluation.labels import SyntheticDataset, read_dataset
 from giraffehd.evaluation.sources import synthetic_source
 from giraffehd.scene import ScenePrior
 
@@ -170,7 +170,7 @@ def test_candidates_are_kept_on_disk_and_read_back(tmp_path, monkeypatch):
     def no_rendering(*args, **kwargs):
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr("giraffehd.evaluation.render_candidates.render_candidates", no_rendering)
+    monkeypatch.setattr("giraffehd.evaluation.car.render_candidates.render_candidates", no_rendering)
     again = cached_candidates(spec, tmp_path)
     assert torch.equal(again.fixed, first.fixed) and torch.equal(again.body, first.body)
     scene = candidate_scenes(spec, torch.tensor([90.0]), torch.tensor([20.0]))

@@ -7,8 +7,8 @@ from hydra import compose, initialize_config_dir
 
 from giraffehd.config_types import CONF_DIR
 from giraffehd.evaluation.labels import DatasetError
-from giraffehd.evaluation.scene_cli import run
-from giraffehd.evaluation.scene_evaluator import SceneEvaluator, save_scene_evaluator
+from giraffehd.evaluation.scenes.cli import run
+from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, save_scene_evaluator
 from giraffehd.training.checkpoint_io import CheckpointError
 
 CLASSES = ["box", "sphere"]
@@ -78,7 +78,7 @@ def test_bad_inputs_are_named_in_one_line(scenes_run, scenes_dataset, scene_eval
     with pytest.raises(ValueError, match="metrics: unknown 'speed'"):
         run(config(f"checkpoint={scenes_run}", *good, "metrics=[count,speed]"))
     result = subprocess.run(
-        [sys.executable, "-m", "giraffehd.evaluation.scene_cli", f"checkpoint={scenes_run}", *good,
+        [sys.executable, "-m", "giraffehd.evaluation.scenes.cli", f"checkpoint={scenes_run}", *good,
          f"evaluator={tmp_path / 'missing.pt'}"],
         capture_output=True, text=True,
     )  # fmt: skip

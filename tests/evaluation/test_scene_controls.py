@@ -8,15 +8,15 @@ scores zero error, full counts and full isolation; sources with a broken knob mu
 import pytest
 import torch
 
-from giraffehd.evaluation.scene_controls import (
+from giraffehd.evaluation.scenes.controls import (
     SceneProtocol,
     colour_control,
     count_accuracy,
     translation_control,
 )
-from giraffehd.evaluation.scene_evaluator import ObjectReading
-from giraffehd.evaluation.scene_geometry import match, projected_centres, read_at, separated, separated_scenes
-from giraffehd.evaluation.scene_isolation import changed_pixels, dilate, edited_scenes, isolation
+from giraffehd.evaluation.scenes.evaluator import ObjectReading
+from giraffehd.evaluation.scenes.geometry import match, projected_centres, read_at, separated, separated_scenes
+from giraffehd.evaluation.scenes.isolation import changed_pixels, dilate, edited_scenes, isolation
 from giraffehd.evaluation.sources import Rendered
 from giraffehd.scene import ScenePrior
 

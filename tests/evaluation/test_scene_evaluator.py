@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-from giraffehd.evaluation.evaluator import Evaluator, EvaluatorError, save_evaluator
-from giraffehd.evaluation.scene_evaluator import (
+from giraffehd.evaluation.car.evaluator import Evaluator, EvaluatorError, save_evaluator
+from giraffehd.evaluation.scenes.evaluator import (
     ObjectReading,
     SceneEvaluator,
     SceneHeads,
@@ -14,14 +14,14 @@ from giraffehd.evaluation.scene_evaluator import (
     read_scenes,
     save_scene_evaluator,
 )
-from giraffehd.evaluation.scene_evaluator_scores import score_readings
-from giraffehd.evaluation.scene_evaluator_training import (
+from giraffehd.evaluation.scenes.evaluator_scores import score_readings
+from giraffehd.evaluation.scenes.evaluator_training import (
     SceneEvaluatorTraining,
     build_scene_evaluator,
     scene_loss,
     train_scene_evaluator,
 )
-from giraffehd.evaluation.scene_truth import (
+from giraffehd.evaluation.scenes.truth import (
     SceneSource,
     draw_scenes,
     exact_counts,

@@ -10,11 +10,10 @@ import torch
 from evaluation_oracle import OracleReader, oracle_source
 
 from giraffehd.evaluation.alignment import ControlError
-from giraffehd.evaluation.fid import QualityScores
-from giraffehd.evaluation.protocol import Protocol
-from giraffehd.evaluation.render_match import MatchReading
-from giraffehd.evaluation.scorecard import Provenance, Scorecard
-from giraffehd.evaluation.scorecard_rows import (
+from giraffehd.evaluation.car.protocol import Protocol
+from giraffehd.evaluation.car.render_match import MatchReading
+from giraffehd.evaluation.car.scorecard import Provenance, Scorecard
+from giraffehd.evaluation.car.scorecard_rows import (
     BackgroundRow,
     ColourRow,
     ControlRow,
@@ -22,7 +21,8 @@ from giraffehd.evaluation.scorecard_rows import (
     MaskRow,
     UnmeasuredRow,
 )
-from giraffehd.evaluation.scoring import ScoredSource, score
+from giraffehd.evaluation.car.scoring import ScoredSource, score
+from giraffehd.evaluation.quality.fid import QualityScores
 from giraffehd.scene import ScenePrior
 
 HELDOUT = {

@@ -9,9 +9,8 @@ import pytest
 import torch
 from conftest import tiny_generator
 
-from giraffehd.evaluation.labels import read_dataset
-from giraffehd.evaluation.render_candidates import dataset_candidate_spec, render_candidates
-from giraffehd.evaluation.silhouette import (
+from giraffehd.evaluation.car.render_candidates import dataset_candidate_spec, render_candidates
+from giraffehd.evaluation.car.silhouette import (
     boundary_f_score,
     floor_silhouettes,
     mask_boundary,
@@ -20,7 +19,8 @@ from giraffehd.evaluation.silhouette import (
     model_silhouettes,
     resized_source,
 )
-from giraffehd.evaluation.silhouette_figure import edge_window, quantile_images, zoom_figure
+from giraffehd.evaluation.car.silhouette_figure import edge_window, quantile_images, zoom_figure
+from giraffehd.evaluation.labels import read_dataset
 from giraffehd.evaluation.sources import Rendered, synthetic_source
 from giraffehd.model_io import LoadedModel
 from giraffehd.scene import ScenePrior

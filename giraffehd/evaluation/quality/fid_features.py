@@ -22,7 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from giraffehd.atomic import write_atomically
-from giraffehd.evaluation.inception import FEATURE_DIM, InceptionFeatures, inception_input
+from giraffehd.evaluation.quality.inception import FEATURE_DIM, InceptionFeatures, inception_input
 
 # The image types clean-fid lists in a folder (its .npy arrays left out: a reference set is a folder of images).
 IMAGE_EXTENSIONS = frozenset({"bmp", "jpg", "jpeg", "pgm", "png", "ppm", "tif", "tiff", "webp", "JPEG", "JPG", "PNG"})

@@ -29,8 +29,8 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from giraffehd.evaluation.alignment import wrap_degrees
-from giraffehd.evaluation.placement import centre_offsets, placed, to_size
-from giraffehd.evaluation.render_candidates import Candidates, RenderMatchError
+from giraffehd.evaluation.car.placement import centre_offsets, placed, to_size
+from giraffehd.evaluation.car.render_candidates import Candidates, RenderMatchError
 from giraffehd.rendering.camera import camera_position
 from giraffehd.scene import SceneParameters
 

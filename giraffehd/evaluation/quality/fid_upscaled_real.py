@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from jaxtyping import Float
 
-from giraffehd.evaluation.fid_features import read_image
-from giraffehd.evaluation.fid_resize import Sampler, resize_images
+from giraffehd.evaluation.quality.fid_features import read_image
+from giraffehd.evaluation.quality.fid_resize import Sampler, resize_images
 
 
 def area_downsample(images: Float[torch.Tensor, "B 3 H W"], size: int) -> Float[torch.Tensor, "B 3 L L"]:

@@ -16,12 +16,17 @@ import torch
 from jaxtyping import Float
 from PIL import Image
 
-from giraffehd.evaluation.fid_features import default_cache_dir, reference_features, reference_files, sample_features
-from giraffehd.evaluation.fid_floor import ReferenceSet
-from giraffehd.evaluation.fid_protocol import protocol_deviations
-from giraffehd.evaluation.fid_resize import resized_sampler
-from giraffehd.evaluation.fid_score import fid_from_features, kid_from_features
-from giraffehd.evaluation.inception import load_inception, resolve_weights, weights_sha256
+from giraffehd.evaluation.quality.fid_features import (
+    default_cache_dir,
+    reference_features,
+    reference_files,
+    sample_features,
+)
+from giraffehd.evaluation.quality.fid_floor import ReferenceSet
+from giraffehd.evaluation.quality.fid_protocol import protocol_deviations
+from giraffehd.evaluation.quality.fid_resize import resized_sampler
+from giraffehd.evaluation.quality.fid_score import fid_from_features, kid_from_features
+from giraffehd.evaluation.quality.inception import load_inception, resolve_weights, weights_sha256
 
 # Images per call of sample_images and per Inception batch: CPU throughput does not grow with the batch
 # (docs/evaluation_fid.md), so CPU batches stay small.

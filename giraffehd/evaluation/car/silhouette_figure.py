@@ -12,7 +12,7 @@ import torch
 from jaxtyping import Bool, Float
 from torch import Tensor
 
-from giraffehd.evaluation.silhouette import mask_boundary
+from giraffehd.evaluation.car.silhouette import mask_boundary
 from giraffehd.media import make_grid
 
 

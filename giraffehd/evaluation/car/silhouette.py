@@ -29,10 +29,10 @@ from torch import Tensor
 from tqdm import tqdm
 
 from giraffehd.data.synthetic.renderer import render_synthetic
-from giraffehd.evaluation.fid_resize import resize_images
+from giraffehd.evaluation.car.render_candidates import Candidates, CandidateSpec
+from giraffehd.evaluation.car.render_match import MatchReading, match_reader
 from giraffehd.evaluation.labels import SyntheticDataset
-from giraffehd.evaluation.render_candidates import Candidates, CandidateSpec
-from giraffehd.evaluation.render_match import MatchReading, match_reader
+from giraffehd.evaluation.quality.fid_resize import resize_images
 from giraffehd.evaluation.sources import ImageSource, Rendered, generator_source, in_batches, synthetic_source
 from giraffehd.model_io import LoadedModel
 from giraffehd.scene import SceneParameters

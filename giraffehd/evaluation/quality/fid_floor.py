@@ -24,7 +24,7 @@ from PIL import Image
 
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, image_seed, synthesize
-from giraffehd.evaluation.fid_features import reference_files
+from giraffehd.evaluation.quality.fid_features import reference_files
 from giraffehd.scene import ScenePrior
 
 # Settings a floor folder must share with its dataset to be reused (the seed and count are the floor's own).

@@ -13,7 +13,7 @@ from jaxtyping import Float, Int
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from giraffehd.evaluation.scene_evaluator import ObjectReading
+from giraffehd.evaluation.scenes.evaluator import ObjectReading
 from giraffehd.rendering.camera import intrinsics_from_fov, project_points
 from giraffehd.rendering.scene_frames import scene_pose
 from giraffehd.scene import SceneParameters, ScenePrior

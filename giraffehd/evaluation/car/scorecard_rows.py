@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 from giraffehd.evaluation.alignment import ControlError
-from giraffehd.evaluation.fid_protocol import describe_protocol, quality_figures
+from giraffehd.evaluation.quality.fid_protocol import describe_protocol, quality_figures
 
 TABLE_HEADER = (
     "| figure | model | floor | floor, degraded renders | chance | notes |",

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from giraffehd.atomic import write_atomically
-from giraffehd.evaluation.protocol import Protocol
-from giraffehd.evaluation.scorecard_rows import TABLE_HEADER, Row
+from giraffehd.evaluation.car.protocol import Protocol
+from giraffehd.evaluation.car.scorecard_rows import TABLE_HEADER, Row
 
 
 @dataclass(frozen=True)

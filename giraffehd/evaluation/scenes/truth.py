@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from giraffehd.data.synthetic.renderer import render_synthetic
 from giraffehd.data.synthetic.writer import SyntheticSpec, sample_labels
-from giraffehd.evaluation.scene_geometry import projected_centres, separated
+from giraffehd.evaluation.scenes.geometry import projected_centres, separated
 from giraffehd.scene import SceneParameters, ScenePrior
 
 

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from giraffehd.atomic import write_atomically
-from giraffehd.evaluation.evaluator import EvaluatorError
+from giraffehd.evaluation.car.evaluator import EvaluatorError
 from giraffehd.tagged_file import read_tagged_file
 
 SCENE_EVALUATOR_FORMAT = "giraffehd-scene-evaluator-1"

@@ -3,7 +3,7 @@
 Why render rather than read the dataset's files: the per-pixel targets need each object's own coverage
 (which object a pixel shows, for the offsets, the instance masks and whether an object is visible at all),
 and the dataset stores only the union mask; the count figure needs scenes of exactly 1 to 5 objects, and
-the CLEVR-like set has 2 to 5. Training scenes are drawn as the dataset draws them (scene_truth.py) with
+the CLEVR-like set has 2 to 5. Training scenes are drawn as the dataset draws them (truth.py) with
 the prior's ``min_objects`` lowered to 1, from a seed of their own; the scenes after them in that seed's
 sequence (never trained on) choose the heatmap's peak threshold; the held-out scenes, with exactly 1 to
 ``max_count`` objects, come from another seed and only measure.
@@ -22,10 +22,10 @@ from torch import Tensor
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from giraffehd.evaluation.evaluator_training import augment
-from giraffehd.evaluation.scene_evaluator import SceneEvaluator, SceneHeads, decode_scenes, read_scenes
-from giraffehd.evaluation.scene_evaluator_scores import score_readings
-from giraffehd.evaluation.scene_truth import (
+from giraffehd.evaluation.car.evaluator_training import augment
+from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, SceneHeads, decode_scenes, read_scenes
+from giraffehd.evaluation.scenes.evaluator_scores import score_readings
+from giraffehd.evaluation.scenes.truth import (
     SceneSource,
     SceneTargets,
     SceneTruth,
@@ -112,7 +112,7 @@ def build_scene_evaluator(source: SceneSource, settings: SceneEvaluatorTraining)
 
 
 def score_truth(evaluator: SceneEvaluator, truth: SceneTruth, max_count: int) -> dict:
-    """The evaluator's figures on rendered scenes (scene_evaluator_scores.py)."""
+    """The evaluator's figures on rendered scenes (evaluator_scores.py)."""
     readings = read_scenes(evaluator, truth.images.float() / 255)
     return score_readings(
         readings, truth.centres, truth.class_index, truth.colour_index, truth.visible, truth.owner, max_count
@@ -139,7 +139,7 @@ def train_scene_evaluator(
     source: SceneSource, settings: SceneEvaluatorTraining, progress: bool = True
 ) -> tuple[SceneEvaluator, dict]:
     """Train on ``settings.num_train`` rendered scenes; returns the evaluator (eval mode, its report set)
-    and the report: held-out figures by true visible count (scene_evaluator_scores.py) and the settings."""
+    and the report: held-out figures by true visible count (evaluator_scores.py) and the settings."""
     start_time = time.perf_counter()
     desc = (lambda text: text) if progress else (lambda text: None)
     training_source = dataclasses.replace(source, prior=dataclasses.replace(source.prior, min_objects=1))

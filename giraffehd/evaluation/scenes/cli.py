@@ -19,16 +19,16 @@ from omegaconf import DictConfig
 from giraffehd.atomic import write_atomically
 from giraffehd.entry_point import hydra_command
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
-from giraffehd.evaluation.scene_controls import (
+from giraffehd.evaluation.scenes.controls import (
     SceneProtocol,
     colour_control,
     count_accuracy,
     translation_control,
     x_range_of,
 )
-from giraffehd.evaluation.scene_evaluator import SceneEvaluator, load_scene_evaluator, read_scenes
-from giraffehd.evaluation.scene_geometry import separated_scenes
-from giraffehd.evaluation.scene_isolation import isolation
+from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, load_scene_evaluator, read_scenes
+from giraffehd.evaluation.scenes.geometry import separated_scenes
+from giraffehd.evaluation.scenes.isolation import isolation
 from giraffehd.evaluation.sources import ImageSource, generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
@@ -74,9 +74,9 @@ def measure(
 
 def quality(cfg: DictConfig, model: LoadedModel) -> dict:
     """FID/KID with the project's protocol (the reference is the dataset; the floor real images outside it)."""
-    from giraffehd.evaluation.fid import compute_quality
-    from giraffehd.evaluation.fid_floor import reference_set
-    from giraffehd.evaluation.inception import resolve_weights
+    from giraffehd.evaluation.quality.fid import compute_quality
+    from giraffehd.evaluation.quality.fid_floor import reference_set
+    from giraffehd.evaluation.quality.inception import resolve_weights
 
     settings = cfg.fid
     weights = resolve_weights(settings.weights)

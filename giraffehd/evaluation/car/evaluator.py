@@ -1,6 +1,6 @@
 """The evaluator: a small CNN that reads an image's pose, class, colour and foreground mask.
 
-It is trained on a synthetic dataset's ground truth (giraffehd/evaluation/evaluator_training.py) and
+It is trained on a synthetic dataset's ground truth (giraffehd/evaluation/car/evaluator_training.py) and
 then reads generated images, so that a generator's knobs can be checked against what its images show.
 Targets are those of :mod:`giraffehd.evaluation.labels`: the object's heading relative to the camera,
 the camera's elevation and azimuth, the object's translation in the camera's ground frame, its class

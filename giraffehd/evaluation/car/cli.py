@@ -16,16 +16,16 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from giraffehd.entry_point import hydra_command
+from giraffehd.evaluation.car.evaluator import LoadedEvaluator, load_evaluator, save_evaluator
+from giraffehd.evaluation.car.evaluator_training import EvaluatorTraining, train_evaluator
+from giraffehd.evaluation.car.protocol import Protocol
+from giraffehd.evaluation.car.render_candidates import cached_candidates, dataset_candidate_spec
+from giraffehd.evaluation.car.render_match import match_reader
+from giraffehd.evaluation.car.scorecard import Provenance, Scorecard, evaluator_table
+from giraffehd.evaluation.car.scorecard_rows import FidRow, UnmeasuredRow
+from giraffehd.evaluation.car.scoring import ScoredSource, score
 from giraffehd.evaluation.degradations import Degradation
-from giraffehd.evaluation.evaluator import LoadedEvaluator, load_evaluator, save_evaluator
-from giraffehd.evaluation.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dataset
-from giraffehd.evaluation.protocol import Protocol
-from giraffehd.evaluation.render_candidates import cached_candidates, dataset_candidate_spec
-from giraffehd.evaluation.render_match import match_reader
-from giraffehd.evaluation.scorecard import Provenance, Scorecard, evaluator_table
-from giraffehd.evaluation.scorecard_rows import FidRow, UnmeasuredRow
-from giraffehd.evaluation.scoring import ScoredSource, score
 from giraffehd.evaluation.sources import generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
@@ -73,7 +73,7 @@ def output_folder(cfg: DictConfig) -> Path:
 def quality_hook(
     cfg: DictConfig, model: LoadedModel, dataset: SyntheticDataset
 ) -> Callable[[], FidRow | UnmeasuredRow]:
-    """HOOK (FID/KID, metrics=[..., fid]): giraffehd/evaluation/fid.py, imported lazily. Any failure,
+    """HOOK (FID/KID, metrics=[..., fid]): giraffehd/evaluation/quality/fid.py, imported lazily. Any failure,
     a missing module included, is recorded as "not available" with its reason; the scorecard goes on."""
 
     def not_available(error: Exception) -> UnmeasuredRow:
@@ -81,9 +81,9 @@ def quality_hook(
 
     def quality() -> FidRow | UnmeasuredRow:
         try:
-            from giraffehd.evaluation.fid import compute_quality
-            from giraffehd.evaluation.fid_floor import reference_set
-            from giraffehd.evaluation.inception import resolve_weights
+            from giraffehd.evaluation.quality.fid import compute_quality
+            from giraffehd.evaluation.quality.fid_floor import reference_set
+            from giraffehd.evaluation.quality.inception import resolve_weights
         except Exception as error:  # a missing module or dependency
             return not_available(error)
         settings = cfg.fid

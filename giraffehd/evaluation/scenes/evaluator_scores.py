@@ -18,7 +18,7 @@ from jaxtyping import Bool, Float, Int
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from giraffehd.evaluation.scene_evaluator import ObjectReading
+from giraffehd.evaluation.scenes.evaluator import ObjectReading
 
 
 def match_objects(

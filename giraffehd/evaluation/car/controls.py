@@ -22,10 +22,10 @@ from jaxtyping import Float
 from torch import Tensor
 
 from giraffehd.evaluation.alignment import ControlError, angular_control_error, linear_control_error
-from giraffehd.evaluation.evaluator import Evaluator, Reading
-from giraffehd.evaluation.evaluator_training import mask_iou, read_all
+from giraffehd.evaluation.car.evaluator import Evaluator, Reading
+from giraffehd.evaluation.car.evaluator_training import mask_iou, read_all
+from giraffehd.evaluation.car.render_match import MatchReading
 from giraffehd.evaluation.labels import view_translation
-from giraffehd.evaluation.render_match import MatchReading
 from giraffehd.evaluation.sources import ImageSource, in_batches
 from giraffehd.knobs import Knob, all_knobs
 from giraffehd.scene import SceneParameters, ScenePrior

@@ -4,7 +4,7 @@ One object per scene is moved, recoloured (given another object's appearance cod
 are the share of pixels outside that object's masks (before and after, widened by ``mask_dilation_px``)
 whose 8-bit value changes by more than ``change_levels`` in any channel, and how far the other objects
 are read to move. Chance: the same figures when the whole scene is replaced by another one. Scenes,
-readers and the tie between readings and objects are those of giraffehd/evaluation/scene_controls.py.
+readers and the tie between readings and objects are those of giraffehd/evaluation/scenes/controls.py.
 
 Axis legend: B scenes, N object slots, H W pixels.
 """
@@ -17,8 +17,8 @@ from jaxtyping import Float
 from torch import Tensor
 from torch.nn import functional as F
 
-from giraffehd.evaluation.controls import quantize
-from giraffehd.evaluation.scene_controls import (
+from giraffehd.evaluation.car.controls import quantize
+from giraffehd.evaluation.scenes.controls import (
     EDITS,
     SceneProtocol,
     SceneReader,
@@ -26,7 +26,7 @@ from giraffehd.evaluation.scene_controls import (
     edited_slots,
     render_and_read,
 )
-from giraffehd.evaluation.scene_geometry import projected_centres, read_at, separated
+from giraffehd.evaluation.scenes.geometry import projected_centres, read_at, separated
 from giraffehd.evaluation.sources import ImageSource
 from giraffehd.scene import SceneParameters
 

@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from giraffehd.evaluation.evaluator import Evaluator, EvaluatorOutput, Reading
+from giraffehd.evaluation.car.evaluator import Evaluator, EvaluatorOutput, Reading
 from giraffehd.evaluation.labels import SyntheticDataset, SyntheticLabels, label_tensors, load_pixels
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from giraffehd.evaluation.alignment import ControlError
-from giraffehd.evaluation.controls import (
+from giraffehd.evaluation.car.controls import (
     ImageReader,
     background_stability,
     evaluator_reader,
@@ -23,10 +23,9 @@ from giraffehd.evaluation.controls import (
     sweep_values,
     swept_error,
 )
-from giraffehd.evaluation.degradations import degraded_source
-from giraffehd.evaluation.evaluator import Evaluator
-from giraffehd.evaluation.protocol import Protocol
-from giraffehd.evaluation.scorecard_rows import (
+from giraffehd.evaluation.car.evaluator import Evaluator
+from giraffehd.evaluation.car.protocol import Protocol
+from giraffehd.evaluation.car.scorecard_rows import (
     BackgroundRow,
     ColourRow,
     ControlRow,
@@ -36,6 +35,7 @@ from giraffehd.evaluation.scorecard_rows import (
     UnmeasuredRow,
     control_label,
 )
+from giraffehd.evaluation.degradations import degraded_source
 from giraffehd.evaluation.sources import ImageSource, memoised
 from giraffehd.scene import ScenePrior
 
@@ -155,7 +155,7 @@ def score(
 ) -> tuple[Row, ...]:
     """The rows of ``protocol.metrics`` for ``model``, with floors and chance levels, in the table's order.
 
-    ``quality``: called for the ``fid`` metric (the CLI wires giraffehd/evaluation/fid.py); None: the row
+    ``quality``: called for the ``fid`` metric (the CLI wires giraffehd/evaluation/quality/fid.py); None: the row
     says "not available". ``render_match``: a second reader (render_match.py) for the rotation and
     elevation sweeps, a row each below the evaluator's. Where ``protocol.degradation`` is set, the knob
     sweeps and the mask IoU are measured on the floor's renders degraded too (the degraded floor).

@@ -8,12 +8,12 @@ changes one object of a scene at a time:
   as are present?
 - translation: one object moved along x across the scene; the distance between where it is read and
   where the knob put it (its projected centre), in pixels of the image;
-- isolation: one object moved, recoloured or removed (giraffehd/evaluation/scene_isolation.py);
+- isolation: one object moved, recoloured or removed (giraffehd/evaluation/scenes/isolation.py);
 - colour: one object given another object's appearance code; does it read as that object's colour,
   and does every other object keep its own?
 
 Readings are tied to objects by the knobs: each present object's projected centre is matched to one
-found object (giraffehd/evaluation/scene_geometry.py). Scenes are drawn from the prior with every slot
+found object (giraffehd/evaluation/scenes/geometry.py). Scenes are drawn from the prior with every slot
 present and kept only when all projected centres are at least ``min_separation_px`` apart, so that
 each object can be seen and told apart in both the floor and the model; moves keep that separation.
 
@@ -27,8 +27,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from giraffehd.evaluation.scene_evaluator import ObjectReading
-from giraffehd.evaluation.scene_geometry import projected_centres, read_at, separated
+from giraffehd.evaluation.scenes.evaluator import ObjectReading
+from giraffehd.evaluation.scenes.geometry import projected_centres, read_at, separated
 from giraffehd.evaluation.sources import ImageSource, Rendered, in_batches
 from giraffehd.scene import SceneParameters, ScenePrior
 
