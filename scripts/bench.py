@@ -1,6 +1,6 @@
 """Generator speed at named model configurations: images per second (no grad) and peak memory.
 
-    .venv/bin/python scripts/bench.py                       # giraffe_cars_64 and giraffe_256
+    .venv/bin/python scripts/bench.py                       # giraffehd_64 and giraffehd_lean_256
     .venv/bin/python scripts/bench.py --model tiny --batch 4
     .venv/bin/python scripts/bench.py --device cuda         # on a GPU
     .venv/bin/python scripts/bench.py --experiment hd_car_256 --train-step   # a training recipe's own G, D and step
@@ -39,7 +39,7 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = ("giraffe_cars_64", "giraffe_256")
+DEFAULT_MODELS = ("giraffehd_64", "giraffehd_lean_256")
 DEFAULT_REPORT_EXPERIMENTS = ("hd_car_256",)
 
 

@@ -58,7 +58,7 @@ def tiny_generator(*overrides: str, layout: str = "image", seed: int = 0):
     upsamplers over GIRAFFE's renderer at 16 px), seeded weights."""
     from giraffehd.config import build_model
 
-    preset = {"image": "tiny", "features": "demo_giraffe", "anchored": "hd_car_256"}[layout]
+    preset = {"image": "tiny", "features": "demo_features", "anchored": "hd_car_256"}[layout]
     sizes = ("image_resolution=32", "feature_resolution=8", "features.num_object_samples=6",
              "features.num_background_samples=3")  # fmt: skip
     torch.manual_seed(seed)

@@ -18,11 +18,11 @@ PRESETS = sorted(p.stem for p in MODEL_DIR.glob("*.yaml"))  # not compositor/: a
 # What each preset is meant to be: its layout (GIRAFFE HD's image compositing or GIRAFFE's feature
 # compositing) and output resolution. A new preset needs a line here.
 EXPECTED = {
-    "demo": (ImageCompositor, 32),
+    "demo_image": (ImageCompositor, 32),
     "demo_64": (FeatureCompositor, 64),
-    "demo_giraffe": (FeatureCompositor, 32),
-    "giraffe_256": (ImageCompositor, 256),
-    "giraffe_cars_64": (ImageCompositor, 64),
+    "demo_features": (FeatureCompositor, 32),
+    "giraffehd_lean_256": (ImageCompositor, 256),
+    "giraffehd_64": (ImageCompositor, 64),
     "giraffehd_1024": (ImageCompositor, 1024),
     "giraffehd_256": (ImageCompositor, 256),
     "giraffe_64": (FeatureCompositor, 64),
