@@ -129,3 +129,15 @@ def test_the_base_generator_is_the_features_layout_model_with_the_same_weights_a
     assert base.image_resolution == 16 and base.features.alpha_resolution is None
     assert base.compositor.renderer is anchored.compositor.renderer and base.styles is anchored.styles
     assert base_generator(plain) is None
+
+
+def test_the_shipped_hd_model_is_grown_from_the_shipped_64_px_model():
+    from pathlib import Path
+
+    from giraffehd.model_io import load_model
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    hd, low = load_model(models / "hd_car_256.pt"), load_model(models / "demo_car_64.pt")
+    scene = low.prior.sample(3, torch.Generator().manual_seed(4))
+    with torch.no_grad():  # its frozen fields, mappings and 64 px renderer are the 64 px model's, bit for bit
+        assert torch.equal(base_generator(hd.generator)(scene).image, low.generator(scene).image)
