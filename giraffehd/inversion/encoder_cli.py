@@ -3,7 +3,7 @@
     giraffehd-train-encoder                                   # models/demo_car_64.pt -> models/demo_car_64.encoder.pt
     giraffehd-train-encoder checkpoint=runs/demo output=runs/demo/encoder.pt
     giraffehd-train-encoder checkpoint=models/hd_car_256.pt start_from=models/demo_car_64.encoder.pt \
-        training.steps=150 training.lr=0.0003             # fine-tune the encoder of the model it grew from
+        training.steps=100 training.lr=0.0003             # fine-tune the encoder of the model it grew from
 
 The file is written atomically with the errors read on fresh samples; giraffehd-invert finds it beside
 the model file (or takes ``encoder=PATH``). A bad value stops with one line, exit status 2.
