@@ -166,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             "protocol": describe_protocol(deviations),
         }
     measured = [row for row in (floor_row, upscaled_real_row) if row is not None] + rows
+    weights = Path(scores.weights).resolve()
+    if weights.is_relative_to(Path.cwd()):  # a committed table names no folder of this machine
+        weights = weights.relative_to(Path.cwd())
     heading = (
-        f"FID/KID (clean-fid clean mode, {scores.weights}) against {args.dataset}: {num_samples} images "
+        f"FID/KID (clean-fid clean mode, {weights}) against {args.dataset}: {num_samples} images "
         f"(seed {args.seed}, truncation {args.truncation_psi:g}) against {scores.num_reference} real"
     )
     text = "\n".join([heading, "", table(measured), ""])

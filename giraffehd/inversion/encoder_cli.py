@@ -14,7 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from giraffehd.entry_point import hydra_command
+from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.inversion.encoder import default_encoder_path, load_encoder, save_encoder
 from giraffehd.inversion.encoder_training import EncoderTraining, train_pose_encoder
 from giraffehd.model_io import load_model
@@ -48,7 +48,7 @@ def run(cfg: DictConfig) -> Path:
     return save_encoder(encoder, report, output)
 
 
-main = hydra_command("giraffehd-train-encoder", "train_encoder", run, report=lambda path: print(f"wrote {path}"))
+main = hydra_command("giraffehd-train-encoder", "train_encoder", run, report=lambda path: print_written([path]))
 
 if __name__ == "__main__":
     main()
