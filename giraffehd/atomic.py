@@ -3,6 +3,7 @@
 A crash or a full disk never leaves a half-written file behind; readers see the old file or the new one.
 """
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -13,8 +14,8 @@ from typing import BinaryIO
 def write_atomically(path: str | Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> Path:
     """Call ``write(file)`` on a temporary binary file beside ``path``, then rename it to ``path``.
 
-    ``mode`` sets the file's permissions (e.g. 0o644 for files to share); None keeps the temporary
-    file's private 0o600. Parent folders are created. Returns ``path``.
+    ``mode`` sets the file's permissions; None gives what ``open`` would, 0o666 less the user's umask (the
+    temporary file itself starts private, 0o600). Parent folders are created. Returns ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,13 +25,20 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], object], mode
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
+        os.chmod(temporary, umask_mode() if mode is None else mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+@functools.cache
+def umask_mode() -> int:
+    """The permissions a newly created file gets in this process: 0o666 less the umask."""
+    mask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:

@@ -5,8 +5,9 @@ traceback deep in a library ("'<' not supported between instances of 'str' and '
 compares every ``key=value`` override with the same key in the configuration composed without value
 overrides (the config groups chosen, e.g. ``experiment=demo``, still apply): a number stays a number (an
 integer stays an integer), a flag stays true or false, a list stays a list. A mismatch stops with one line
-naming the key, the value and what is allowed. Keys whose default is null or text take any value here;
-their own checks judge them.
+naming the key, the value and what is allowed. A key whose default is null takes null or the kind
+:data:`NULLABLE_KINDS` names for it (``threshold=abc`` is refused like ``steps=abc``); other null keys and
+text keys take any value here, and their own checks judge them.
 """
 
 from collections.abc import Sequence
@@ -18,6 +19,25 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 _MISSING = object()
+
+# Keys whose default is null (an automatic choice) and whose value, when given, is a number: the kind
+# their value must have, by the dotted key in any command's config.
+NULLABLE_KINDS: dict[str, int | float] = {
+    "threads": 1,
+    "threshold": 1.0,  # export_mesh
+    "limit": 1,  # invert
+    "video_size": 1,  # render
+    "fid.num_reference": 1,
+    "fid.floor_seed": 1,
+    "fid.resize_to": 1,
+    "num_reference": 1,  # eval_scenes
+    "training.crop_size": 1,
+    "training.losses.mask_max_coverage": 1.0,
+    "training.losses.mask_object_min_coverage": 1.0,
+    "checkpoint.keep_every_n_steps": 1,
+    "checkpoint.every_n_steps": 1,
+    "checkpoint.max_abs_weight": 1.0,
+}
 
 
 def is_group_choice(override: str) -> bool:
@@ -65,13 +85,18 @@ def check_override_kinds(cfg: DictConfig, overrides: Sequence[str], config_name:
     for override in values:
         key = override.split("=", 1)[0].lstrip("+")
         default = OmegaConf.select(reference, key, default=_MISSING, throw_on_resolution_failure=False)
-        if default is _MISSING or default is None or isinstance(default, DictConfig):
-            continue
         value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        kind = NULLABLE_KINDS.get(key) if default is None else default
+        if value is None and key in NULLABLE_KINDS:
+            continue  # null, the automatic choice, where the key allows it
+        if kind is _MISSING or kind is None or isinstance(kind, DictConfig):
+            continue
         plain = OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
-        problem = kind_problem(default, plain)
+        problem = kind_problem(kind, plain)
         if problem is not None:
-            raise ValueError(f"{key} must be {problem} (its default is {_plain(default)!r}), got {plain!r}")
+            problem += " or null" if key in NULLABLE_KINDS else ""
+            shown = "null" if default is None else repr(_plain(default))
+            raise ValueError(f"{key} must be {problem} (its default is {shown}), got {plain!r}")
 
 
 def _plain(value):

@@ -5,8 +5,9 @@
 ``main()`` keeps freed memory in the process (giraffehd/allocator.py), composes ``conf/<config_name>.yaml``
 with the command line, checks that each override keeps its key's kind of value
 (giraffehd/config_types.py), applies the config's ``threads`` key when it has one, and runs the job. A
-bad input (one of ``errors``) prints ``<command>: error: <one line>`` and exits with status 2, leaving 1
-for a real crash; an exception with an ``exit_status`` (a run stopped by a signal after saving) prints
+bad input (one of ``errors``) or an operating-system error (``OSError``: a full disk, a folder that turned
+read-only) prints ``<command>: error: <one line>`` and exits with status 2, leaving 1 for a real crash; an
+exception with an ``exit_status`` (a run stopped by a signal after saving) prints
 its message and exits with that status. ``report`` receives what the job returned.
 """
 
@@ -26,6 +27,14 @@ BAD_INPUT = (ValueError, OmegaConfBaseException)  # the project's input errors (
 
 def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
+
+
+def os_error_line(error: OSError) -> str:
+    """An operating-system error (a full disk, a folder made read-only during the work) in one line
+    naming the file, without the traceback that would bury it."""
+    names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    reason = error.strerror or one_line(error)
+    return f"{reason}: {' -> '.join(names)}" if names else reason
 
 
 def print_written(paths) -> None:
@@ -55,6 +64,9 @@ def hydra_command(
                 print(f"{command}: {error}", file=sys.stderr)
                 sys.exit(status)
             print(f"{command}: error: {one_line(error)}", file=sys.stderr)
+            sys.exit(2)
+        except OSError as error:  # the machine's, not the input's; atomic writes left nothing half-written
+            print(f"{command}: error: {os_error_line(error)}", file=sys.stderr)
             sys.exit(2)
         if report is not None:
             report(result)

@@ -5,17 +5,20 @@ the old file or none, never a truncated PNG, GIF or MP4 beside complete ones.
 Axis legend: B images, S samples (rows), T steps or frames (columns).
 """
 
+import errno
 import os
+import shutil
 from pathlib import Path
 
 import imageio.v3 as iio
+import imageio_ffmpeg
 import numpy as np
 import torch
 from jaxtyping import Float
 from torch import Tensor
 from torch.nn import functional
 
-from giraffehd.atomic import write_atomically
+from giraffehd.atomic import umask_mode, write_atomically
 
 
 def to_uint8(images: Float[Tensor, "*batch 3 H W"]) -> np.ndarray:
@@ -43,7 +46,7 @@ def make_grid(
 def save_image(image: Float[Tensor, "3 H W"], path: str | Path) -> Path:
     path = Path(path)
     data = to_uint8(image)
-    return write_atomically(path, lambda file: iio.imwrite(file, data, extension=path.suffix), mode=0o644)
+    return write_atomically(path, lambda file: iio.imwrite(file, data, extension=path.suffix))
 
 
 def save_video(frames: Float[Tensor, "T 3 H W"], path: str | Path, fps: int = 24) -> Path:
@@ -68,11 +71,30 @@ def save_video(frames: Float[Tensor, "T 3 H W"], path: str | Path, fps: int = 24
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
     try:
         iio.imwrite(temporary, data, extension=path.suffix, **options)
-        os.chmod(temporary, 0o644)
+        if path.suffix == ".mp4":
+            _check_video(temporary, path, len(data))
+        os.chmod(temporary, umask_mode())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def _check_video(temporary: Path, path: Path, frames: int) -> None:
+    """Raise if the encoder's file is not a whole video of ``frames`` frames. ffmpeg reports a failed
+    close (a disk that filled after the space check) on its console and exits normally, so the file is read
+    back before it may take the target's name."""
+    try:
+        found, _ = imageio_ffmpeg.count_frames_and_secs(str(temporary))
+    except (RuntimeError, OSError):
+        found = None
+    if found != frames:
+        free = shutil.disk_usage(path.parent).free
+        raise OSError(
+            errno.EIO,
+            f"the video encoder did not finish {path} ({free // 2**20} MiB free on its disk; a full disk is the "
+            f"usual cause): nothing was written under that name",
+        )
 
 
 def resize_nearest(images: Float[Tensor, "B C H W"], size: int) -> Float[Tensor, "B C size size"]:

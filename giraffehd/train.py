@@ -82,6 +82,15 @@ def check_config(cfg: DictConfig) -> ScenePrior:
         value = trainer.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value < lowest:
             raise ValueError(f"trainer.{key} must be at least {lowest}, got {value}")
+    every = cfg.checkpoint.every_n_steps
+    if every is not None and not every >= 1:
+        raise ValueError(
+            f"checkpoint.every_n_steps must be at least 1 (a checkpoint every that many steps), got {every}; "
+            f"null turns periodic checkpoints off (the final state is still saved)"
+        )
+    largest = cfg.checkpoint.get("max_abs_weight")
+    if largest is not None and not largest > 0:
+        raise ValueError(f"checkpoint.max_abs_weight must be positive (or null: no limit), got {largest}")
     plain = OmegaConf.to_container(cfg, resolve=True)
     return ScenePrior.from_groups(plain["camera"], plain["objects"], z_dim=cfg.model.styles.z_dim)
 
@@ -92,6 +101,8 @@ def resolve_resume(resume: str | None, run_dir: Path) -> Path | None:
         return None
     if resume == "auto":
         last = run_dir / "checkpoints" / "last.ckpt"
+        if last.exists() and not last.is_file():
+            raise CheckpointError(f"{last} is not a file (a folder?): move it away, or resume=null starts afresh")
         return last if last.is_file() else None
     return Path(resume)
 
@@ -123,6 +134,14 @@ def check_checkpoint(path: Path, module: GiraffeHDModule) -> None:
             f"{path} was written with {len(saved[0]['param_groups'])} generator parameter group(s), this config "
             f"has {groups} (optimizer.part_lr changed?): resume=null starts afresh"
         )
+
+
+def checkpoint_bytes(module: GiraffeHDModule) -> int:
+    """About the size of one checkpoint: the generator, its EMA copy and the discriminator in float32, and
+    Adam's two moments for each trained network."""
+    generator = sum(p.numel() for p in module.generator.parameters())
+    discriminator = sum(p.numel() for p in module.discriminator.parameters())
+    return 4 * (4 * generator + 3 * discriminator)
 
 
 def build_module(cfg: DictConfig, prior: ScenePrior) -> GiraffeHDModule:
@@ -206,7 +225,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, extra: list[lightning.Callback
         *(extra or []),
         ModelCheckpoint(
             dirpath=str(checkpoints),
-            every_n_train_steps=cfg.checkpoint.every_n_steps,
+            every_n_train_steps=cfg.checkpoint.every_n_steps or 0,  # 0: Lightning saves none periodically
             save_last=True,
             save_top_k=0,
             enable_version_counter=False,  # overwrite last.ckpt after a resume (not last-v1.ckpt)
@@ -225,7 +244,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, extra: list[lightning.Callback
             default_root_dir=str(run_dir),
             logger=make_logger(run_dir),
             callbacks=callbacks,
-            plugins=[AtomicCheckpointIO()],
+            plugins=[AtomicCheckpointIO(cfg.checkpoint.get("max_abs_weight"))],
             enable_model_summary=False,
         )
     except (ValueError, TypeError, MisconfigurationException) as error:
@@ -264,7 +283,9 @@ def train(cfg: DictConfig) -> Path:
     lock = RunLock(run_dir).acquire() if is_main_process() else None
     try:
         # A checkpoints folder that cannot be written is found now, not at the first checkpoint.
-        check_output_folder(run_dir / "checkpoints", "run_dir (its checkpoints/ folder)", create=True)
+        # Room for two checkpoints: the new one is written beside the old before it replaces it.
+        need = 2 * checkpoint_bytes(module) + 16 * 2**20
+        check_output_folder(run_dir / "checkpoints", "run_dir (its checkpoints/ folder)", need, create=True)
         remove_stale_temporaries(run_dir)  # left by writes a kill interrupted; no other process writes here
         remove_stale_temporaries(run_dir / "checkpoints")
         config_path = run_dir / "config.yaml"

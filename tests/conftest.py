@@ -9,6 +9,8 @@ from jaxtyping import install_import_hook
 
 install_import_hook("giraffehd", "beartype.beartype")
 
+import subprocess  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -162,3 +164,23 @@ def pytest_terminal_summary(terminalreporter):
             ".ci/run does",
             red=True,
         )
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """``mount(options)``: a fresh tmpfs with ``options`` (e.g. size=64k, ro), or a skip where this machine
+    does not let the tests mount one (not root, or no mount capability)."""
+    mounted = []
+
+    def make(options: str):
+        target = tmp_path / f"mnt{len(mounted)}"
+        target.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.decode().strip() or 'not permitted'})")
+        mounted.append(target)
+        return target
+
+    yield make
+    for target in mounted:
+        subprocess.run(["umount", str(target)], check=False)

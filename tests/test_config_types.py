@@ -43,7 +43,7 @@ def _entry(module: str):
         ("giraffehd.sweeps.cli", [f"checkpoint={MODEL}", "depth=maybe"],
          "giraffehd-render: error: depth must be true or false (its default is False), got 'maybe'"),
         ("giraffehd.evaluation.car.cli", [f"checkpoint={MODEL}", "threads=two"],
-         "giraffehd-eval: error: threads must be null or an integer of at least 1, got 'two'"),
+         "giraffehd-eval: error: threads must be an integer or null (its default is null), got 'two'"),
         ("giraffehd.evaluation.scenes.cli", ["num_scenes=forty"],
          "giraffehd-eval-scenes: error: num_scenes must be an integer (its default is 40), got 'forty'"),
         ("giraffehd.viewer.cli", ["port=http"],

@@ -2,13 +2,13 @@
 filesystems where this machine lets a test mount one)."""
 
 import os
-import subprocess
+import stat
 import time
 
 import pytest
 import torch
 
-from giraffehd.atomic import write_atomically
+from giraffehd.atomic import umask_mode, write_atomically
 from giraffehd.media import save_image, save_video
 from giraffehd.outputs import OutputError, check_output_folder, remove_old_temporaries
 
@@ -37,26 +37,6 @@ def test_only_old_temporaries_are_removed(tmp_path):
     assert young.exists() and kept.exists()  # a running write's file, and a file that is not ours
 
 
-@pytest.fixture
-def mount(tmp_path):
-    """``mount(options)``: a fresh tmpfs with ``options`` (e.g. size=64k, ro), or a skip where this machine
-    does not let the tests mount one (not root, or no mount capability)."""
-    mounted = []
-
-    def make(options: str):
-        target = tmp_path / f"mnt{len(mounted)}"
-        target.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.decode().strip() or 'not permitted'})")
-        mounted.append(target)
-        return target
-
-    yield make
-    for target in mounted:
-        subprocess.run(["umount", str(target)], check=False)
-
-
 def test_a_read_only_folder_is_refused_before_any_work(mount):
     folder = mount("size=64k,ro")
     with pytest.raises(OutputError, match=f"^output_dir {folder / 'out'} is not writable: Read-only file system"):
@@ -75,3 +55,24 @@ def test_a_full_disk_is_refused_up_front_and_never_leaves_half_a_file(mount):
     with pytest.raises(OSError):
         save_video(torch.rand(40, 3, 64, 64), folder / "clip.gif")
     assert sorted(p.name for p in folder.iterdir()) == ["frame.png"]  # no partial GIF, no temporary
+
+
+def test_an_mp4_the_encoder_could_not_finish_never_takes_its_name(mount):
+    folder = mount("size=200k")  # room for the encoder to start, not to finish
+    with pytest.raises(OSError, match="the video encoder did not finish .*clip.mp4"):
+        save_video(torch.rand(40, 3, 128, 128), folder / "clip.mp4")
+    assert list(folder.iterdir()) == []  # ffmpeg exits normally after a failed close: the file is read back
+
+
+def test_files_are_written_with_the_users_umask(tmp_path):
+    for mask, expected in ((0o022, 0o644), (0o077, 0o600)):
+        umask_mode.cache_clear()
+        old = os.umask(mask)
+        try:
+            write_atomically(tmp_path / f"{mask}.bin", lambda f: f.write(b"x"))
+            save_image(torch.zeros(3, 8, 8), tmp_path / f"{mask}.png")
+        finally:
+            os.umask(old)
+            umask_mode.cache_clear()
+        assert stat.S_IMODE((tmp_path / f"{mask}.bin").stat().st_mode) == expected
+        assert stat.S_IMODE((tmp_path / f"{mask}.png").stat().st_mode) == expected

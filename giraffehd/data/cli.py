@@ -24,6 +24,7 @@ from giraffehd.config_types import CONF_DIR, check_override_kinds
 from giraffehd.data import prepare
 from giraffehd.data.synthetic.renderer import Lighting
 from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
+from giraffehd.entry_point import os_error_line
 from giraffehd.scene import ScenePrior
 
 
@@ -88,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         message = " ".join(str(error).split())
         print(f"giraffehd-data {command}: error: {message}", file=sys.stderr)
         sys.exit(2)  # bad input; 1 is left for a real crash
+    except OSError as error:  # a full disk or a folder that turned read-only during the work
+        print(f"giraffehd-data {command}: error: {os_error_line(error)}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from giraffehd.atomic import write_atomically
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: each entry also holds the shorter side
 WORKERS = 4
 
 
@@ -75,6 +75,11 @@ def _save(path: Path, root: Path, files: dict) -> None:
 
 def decode_problems(collection, use_cache: bool = True, workers: int = WORKERS) -> list[tuple[str, str]]:
     """(name, reason) for every image of ``collection`` that cannot be decoded, in collection order."""
+    return [(name, reason) for name, reason, _ in decode_all(collection, use_cache, workers) if reason is not None]
+
+
+def decode_all(collection, use_cache: bool = True, workers: int = WORKERS) -> list[tuple[str, str | None, int]]:
+    """(name, reason or None, shorter side in pixels or 0) for every image of ``collection``, in order."""
     from giraffehd.data.image_files import DataError
 
     keys = file_keys(collection)
@@ -84,18 +89,18 @@ def decode_problems(collection, use_cache: bool = True, workers: int = WORKERS) 
     todo = []
     for index, (name, key) in enumerate(zip(collection.names, keys, strict=True)):
         if key is None:
-            results[name] = [None, "not a regular file (a named pipe, device or socket, or gone)"]
+            results[name] = [None, "not a regular file (a named pipe, device or socket, or gone)", 0]
         elif name in known and known[name][0] == key:
             results[name] = known[name]
         else:
             todo.append(index)
 
-    def decode(index: int) -> str | None:
+    def decode(index: int) -> tuple[str | None, int]:
         try:
-            collection.read(index)
+            pixels = collection.read(index)
         except DataError as error:
-            return str(error).split(": ", 1)[-1]
-        return None
+            return str(error).split(": ", 1)[-1], 0
+        return None, int(min(pixels.shape[:2]))
 
     if todo:
         with (
@@ -104,9 +109,9 @@ def decode_problems(collection, use_cache: bool = True, workers: int = WORKERS) 
                 total=len(todo), desc="decoding images (once; remembered)", unit="img", disable=len(todo) < 200
             ) as bar,
         ):
-            for index, reason in zip(todo, pool.map(decode, todo), strict=True):
-                results[collection.names[index]] = [keys[index], reason]
+            for index, (reason, side) in zip(todo, pool.map(decode, todo), strict=True):
+                results[collection.names[index]] = [keys[index], reason, side]
                 bar.update(1)
         if use_cache:
             _save(path, collection.root, {n: r for n, r in results.items() if r[0] is not None})
-    return [(name, results[name][1]) for name in collection.names if results[name][1] is not None]
+    return [(name, results[name][1], results[name][2]) for name in collection.names]

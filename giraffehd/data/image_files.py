@@ -131,11 +131,21 @@ def find_images(path: str | Path) -> ImageCollection:
     if not root.exists():
         raise DataError(f"data path does not exist: {path}")
     if root.is_dir():
-        names = []
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _IGNORED_DIRS]
+        names, seen = [], {os.path.realpath(root)}
+        # Linked subfolders are followed (a dataset assembled from links), each real folder once, so that a
+        # link back up the tree cannot loop.
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            kept = []
+            for d in dirs:
+                real = os.path.realpath(os.path.join(folder, d))
+                if not d.startswith(".") and d not in _IGNORED_DIRS and real not in seen:
+                    seen.add(real)
+                    kept.append(d)
+            dirs[:] = kept
             relative = Path(folder).relative_to(root).as_posix()
             names += [f if relative == "." else f"{relative}/{f}" for f in files]
+    elif not root.is_file():  # opening a named pipe to look for a zip archive would wait forever
+        raise DataError(f"data path is not a regular file or folder (a named pipe or device): {path}")
     elif zipfile.is_zipfile(root):
         try:
             with zipfile.ZipFile(root) as archive:
@@ -156,12 +166,24 @@ def name_list(names: Sequence[str]) -> str:
     return listed + (f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else "")
 
 
-def check_images(collection: ImageCollection, skip_corrupt: bool, use_cache: bool = True) -> ImageCollection:
+def check_images(
+    collection: ImageCollection, skip_corrupt: bool, use_cache: bool = True, resolution: int | None = None
+) -> ImageCollection:
     """Decode every image once (remembered per file, see :mod:`giraffehd.data.image_check`); fail on the
-    bad ones, or skip them with one warning. After this, reading any kept image during training succeeds."""
-    from giraffehd.data.image_check import decode_problems
+    bad ones, or skip them with one warning. After this, reading any kept image succeeds. With
+    ``resolution``, one warning also counts the images smaller than it (they will be upscaled)."""
+    from giraffehd.data.image_check import decode_all
 
-    bad = decode_problems(collection, use_cache=use_cache)
+    found = decode_all(collection, use_cache=use_cache)
+    bad = [(name, reason) for name, reason, _ in found if reason is not None]
+    small = [(side, name) for name, reason, side in found if reason is None and resolution and side < resolution]
+    if small:
+        side, name = min(small)
+        warnings.warn(
+            f"{len(small)} of {len(collection)} images in {collection.root} are smaller than {resolution} px on "
+            f"their shorter side and will be upscaled (blurred); the smallest is {name}, {side} px",
+            stacklevel=2,
+        )
     if not bad:
         return collection
     if not skip_corrupt:

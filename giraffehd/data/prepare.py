@@ -30,6 +30,7 @@ from giraffehd.data.image_files import (
     name_list,
     resize_and_crop,
 )
+from giraffehd.outputs import check_output_folder
 
 
 class _TargetWriter:
@@ -115,6 +116,7 @@ def prepare_dataset(
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise DataError(f"output is not a folder: {output}")
+    check_output_folder(output, "output")  # under a file, read-only: refused before any image is read
     targets = [output / (f"{resolution}.zip" if as_zip else str(resolution)) for resolution in unique]
     for target in targets:
         if (target.exists() or target.is_symlink()) and not overwrite:

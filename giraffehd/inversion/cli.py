@@ -14,6 +14,7 @@ to the model's resolution, with a note. Everything is checked first; a bad input
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from giraffehd.atomic import write_atomically
-from giraffehd.data.image_files import ImageCollection, find_images, resize_and_crop
+from giraffehd.data.image_files import ImageCollection, check_images, find_images, resize_and_crop
 from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.inversion.encoder import PoseEncoder, default_encoder_path, load_encoder
 from giraffehd.inversion.optimise import InversionSettings, inversion_steps, invert
@@ -40,9 +41,22 @@ LOW_PSNR_DB = 22.0
 def images_of(path: str) -> ImageCollection:
     """One image file, or every image of a folder or zip archive."""
     source = Path(path)
+    if source.exists() and not (source.is_file() or source.is_dir()):  # reading a pipe would wait forever
+        raise ValueError(f"image {source} is not a regular file or folder (a named pipe or device)")
     if source.is_file() and source.suffix.lower() != ".zip":
         return ImageCollection(source.parent, [source.name])
     return find_images(source)
+
+
+def readable(images: ImageCollection, skip_broken: bool) -> ImageCollection:
+    """Every image decoded before the first inversion: a broken one stops the run at once, naming it, or
+    with ``skip_broken`` is left out with one note, instead of stopping a long run part-way."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept = check_images(images, skip_corrupt=skip_broken, use_cache=False)
+    for warning in caught:
+        print(f"giraffehd-invert: note: {warning.message}", file=sys.stderr)
+    return kept
 
 
 def encoder_for(setting: str | None, model_file: Path, generator) -> PoseEncoder | None:
@@ -66,9 +80,12 @@ def run(cfg: DictConfig) -> list[Path]:
     if cfg.limit is not None and (not isinstance(cfg.limit, int) or cfg.limit < 1):
         raise ValueError(f"limit must be null or a positive integer, got {cfg.limit!r}")
     settings = InversionSettings(**OmegaConf.to_container(cfg.inversion))
+    if not isinstance(cfg.skip_broken, bool):
+        raise ValueError(f"skip_broken must be true or false, got {cfg.skip_broken!r}")
     images = images_of(cfg.image)
     if cfg.limit is not None:
         images = images.select(images.names[: cfg.limit])
+    images = readable(images, cfg.skip_broken)
     output = check_output_folder(cfg.output_dir, "output_dir", need_bytes=2**20)
     model = load_model(cfg.checkpoint)
     if model.prior.num_objects != 1:
@@ -110,7 +127,7 @@ def run(cfg: DictConfig) -> list[Path]:
                 "elevation_deg": float(guess.elevation_deg[0]),
             }
         text = json.dumps(record, indent=1).encode()
-        written.append(write_atomically(folder / "scene.json", lambda f, text=text: f.write(text), mode=0o644))
+        written.append(write_atomically(folder / "scene.json", lambda f, text=text: f.write(text)))
         if plans:
             options = RenderOptions(seeds=[settings.seed], video_formats=("mp4",), scene_json=False, batch_size=1)
             written += run_sweeps(model, plans, options, folder, base=result.scene)

@@ -178,7 +178,7 @@ def save_encoder(encoder: PoseEncoder, report: dict, path: str | Path) -> Path:
         "state": {k: v.detach().cpu().clone() for k, v in encoder.state_dict().items()},
         "report": report,
     }
-    return write_atomically(path, lambda file: torch.save(payload, file), mode=0o644)
+    return write_atomically(path, lambda file: torch.save(payload, file))
 
 
 def load_encoder(path: str | Path, generator: Generator | None = None) -> tuple[PoseEncoder, dict]:

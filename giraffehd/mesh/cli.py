@@ -26,8 +26,8 @@ from giraffehd.mesh.extract import Mesh, to_scene_units
 from giraffehd.model.frames import render
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
+from giraffehd.scene_file import read_scene_file
 from giraffehd.scene_json import scene_to_json
-from giraffehd.sweeps.scene_file import read_scene_file
 
 
 def check_settings(cfg: DictConfig) -> list[str]:
@@ -61,7 +61,9 @@ def run(cfg: DictConfig) -> list[Path]:
     n = model.prior.num_objects
     truncation = float(cfg.truncation_psi)
     if cfg.scene is not None:
-        scene_file = read_scene_file(cfg.scene, n)
+        scene_file = read_scene_file(cfg.scene, model.prior)
+        for note in scene_file.notes:
+            print(f"giraffehd-export-mesh: note: {note}", file=sys.stderr)
         scene = scene_file.scene.select(slice(0, 1))
         truncation = truncation if scene_file.truncation_psi is None else scene_file.truncation_psi
     else:
@@ -87,7 +89,7 @@ def run(cfg: DictConfig) -> list[Path]:
             written.append(write_mesh(mesh, output / f"object_{k}.{suffix}"))
     record = {"scene": scene_to_json(scene)[0], "truncation_psi": truncation, "batch_size": 1}
     text = json.dumps(record, indent=1).encode()
-    written.append(write_atomically(output / "scene.json", lambda f: f.write(text), mode=0o644))
+    written.append(write_atomically(output / "scene.json", lambda f: f.write(text)))
     image = render(model.generator, scene, truncation, batch_size=1).image
     size = max(256, image.shape[-1])
     image = resize_nearest(image, size)[0]

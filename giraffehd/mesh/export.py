@@ -67,7 +67,7 @@ def write_mesh(mesh: Mesh, path: str | Path) -> Path:
     """The mesh as PLY or GLB (by the suffix), written atomically."""
     path = Path(path)
     data = mesh_bytes(mesh, path.suffix.lstrip("."))
-    return write_atomically(path, lambda f: f.write(data), mode=0o644)
+    return write_atomically(path, lambda f: f.write(data))
 
 
 def preview(mesh: Mesh, scene: SceneParameters, size: int = 256) -> torch.Tensor:

@@ -22,9 +22,9 @@ from giraffehd.media import save_image, write_grid
 from giraffehd.model.frames import render
 from giraffehd.model_io import load_model
 from giraffehd.outputs import check_output_folder
+from giraffehd.scene_file import read_scene_file
 from giraffehd.sweeps.job import RenderOptions, run_sweeps
 from giraffehd.sweeps.plan import plan_sweeps
-from giraffehd.sweeps.scene_file import read_scene_file
 
 VIDEO_FORMATS = ("mp4", "gif")
 
@@ -90,7 +90,8 @@ def run_render(cfg: DictConfig) -> list[Path]:
     )
     base = None
     if cfg.scene is not None:
-        scene_file = read_scene_file(cfg.scene, num_objects)
+        scene_file = read_scene_file(cfg.scene, model.prior)
+        notes += scene_file.notes
         base = scene_file.scene
         options = replace(
             options,

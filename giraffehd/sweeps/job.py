@@ -155,5 +155,5 @@ def run_sweeps(
         if options.scene_json:
             path = output_dir / f"{plan.name}.json"
             text = json.dumps(record).encode()
-            written.append(write_atomically(path, lambda f, text=text: f.write(text), mode=0o644))
+            written.append(write_atomically(path, lambda f, text=text: f.write(text)))
     return written

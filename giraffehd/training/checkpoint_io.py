@@ -6,7 +6,6 @@ so a crash or a full disk never leaves a half-written ``last.ckpt`` behind. Load
 nothing that could execute when read.
 """
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from giraffehd.atomic import write_atomically
+from giraffehd.tagged_file import read_torch_file
 
 
 class CheckpointError(ValueError):
@@ -21,16 +21,30 @@ class CheckpointError(ValueError):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written atomically, and only with finite weights: a checkpoint of NaN or Inf weights would
-    fail again at once on resume, so the last finite one is kept instead."""
+    """Checkpoints written atomically, and only of healthy weights: finite, and none larger in magnitude
+    than ``max_abs_weight`` (None: no limit). A run that diverges first grows its weights by orders of
+    magnitude while they are still finite; a checkpoint of them would diverge again at once on resume,
+    whatever the learning rate, so the last healthy one is kept instead and training stops, naming it."""
+
+    def __init__(self, max_abs_weight: float | None = None) -> None:
+        super().__init__()
+        if max_abs_weight is not None and not max_abs_weight > 0:
+            raise ValueError(f"checkpoint.max_abs_weight must be positive or null, got {max_abs_weight}")
+        self.max_abs_weight = max_abs_weight
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
-        bad = first_nonfinite(checkpoint.get("state_dict") or {})
+        state, step = checkpoint.get("state_dict") or {}, checkpoint.get("global_step")
+        bad = first_nonfinite(state)
         if bad is not None:
-            raise CheckpointError(
-                f"{bad} is not finite (NaN or Inf) at step {checkpoint.get('global_step')}: not saved; "
-                f"{_kept(Path(path))}"
-            )
+            raise CheckpointError(f"{bad} is not finite (NaN or Inf) at step {step}: not saved; {_kept(Path(path))}")
+        if self.max_abs_weight is not None:
+            name, largest = largest_weight(state)
+            if largest > self.max_abs_weight:
+                raise CheckpointError(
+                    f"training diverged: {name} reaches {largest:.3g} at step {step}, over "
+                    f"checkpoint.max_abs_weight={self.max_abs_weight:g}: not saved; {_kept(Path(path))} (resume "
+                    f"from it with lower learning rates, e.g. optimizer.generator.lr and optimizer.discriminator.lr)"
+                )
         write_atomically(path, lambda file: torch.save(checkpoint, file))
 
     def load_checkpoint(self, path: str | Path, map_location: Any = None, weights_only: bool | None = True) -> dict:
@@ -45,6 +59,17 @@ def first_nonfinite(state: dict[str, Any]) -> str | None:
     return None
 
 
+def largest_weight(state: dict[str, Any]) -> tuple[str, float]:
+    """(name, value) of the largest magnitude among the floating-point tensors of ``state``."""
+    found = ("", 0.0)
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel():
+            largest = float(value.detach().abs().max())
+            if largest > found[1]:
+                found = (name, largest)
+    return found
+
+
 def _kept(path: Path) -> str:
     """Which step the checkpoint at ``path`` holds, in words."""
     if not path.is_file():
@@ -57,31 +82,7 @@ def _kept(path: Path) -> str:
 
 def read_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
     """``torch.load(weights_only=True)``; a one-line CheckpointError names a missing or unreadable file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"cannot read checkpoint {path}: the file is empty (0 bytes)")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "weights only load failed" in str(error).lower():
-            raise CheckpointError(
-                f"cannot read checkpoint {path}: it holds Python objects besides tensors, numbers and text, which "
-                f"giraffehd never writes and does not load (loading them could run code)"
-            ) from None
-        raise CheckpointError(f"cannot read checkpoint {path}: not a PyTorch file ({_first_sentence(error)})") from None
-    except Exception as error:  # corrupt, truncated, or not a PyTorch file at all
-        raise CheckpointError(f"cannot read checkpoint {path}: {_first_sentence(error)}") from None
-
-
-def _first_sentence(error: BaseException) -> str:
-    """The error's first sentence, whole (a long library message is cut at a sentence, not mid-word)."""
-    text = " ".join(str(error).split())
-    if not text:
-        return type(error).__name__
-    end = text.find(". ")
-    return text if end < 0 or end > 300 else text[: end + 1]
+    return read_torch_file(Path(path), "checkpoint", CheckpointError, map_location)
 
 
 def load_checkpoint_file(path: str | Path, map_location: Any = "cpu") -> dict:
@@ -95,4 +96,7 @@ def check_training_checkpoint(checkpoint: Any, path: Path) -> dict:
         raise CheckpointError(f"{path} is not a giraffehd training checkpoint (no state_dict)")
     if checkpoint.get("giraffehd_version") is None:
         raise CheckpointError(f"{path} was not written by giraffehd (no giraffehd_version entry)")
+    state = checkpoint["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} is a damaged giraffehd checkpoint: its state_dict is not a mapping of tensors")
     return checkpoint

@@ -13,8 +13,8 @@ from PIL import Image
 from giraffehd.inversion import cli
 from giraffehd.inversion.optimise import InversionSettings, inversion_steps, invert
 from giraffehd.model_io import load_model
+from giraffehd.scene_file import read_scene_file
 from giraffehd.sweeps.api import render
-from giraffehd.sweeps.scene_file import read_scene_file
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_car_64.pt"
 QUICK = InversionSettings(starts=4, search_steps=40, refine_steps=60)
@@ -83,7 +83,7 @@ def test_the_command_writes_reconstruction_scene_and_edits(model, tmp_path, monk
     assert np.asarray(Image.open(folder / "reconstruction.png")).shape == (68, 134, 3)  # input | reconstruction
     record = json.loads((folder / "scene.json").read_text())
     assert record["batch_size"] == 1 and record["psnr_db"] > 0
-    read_scene_file(folder / "scene.json", 1)  # what giraffehd-render scene= and the viewer read
+    assert read_scene_file(folder / "scene.json", model.prior).notes == ()  # what render and export-mesh read
 
 
 def test_bad_images_are_one_line(tmp_path, monkeypatch, capsys):

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from giraffehd.data.synthetic.renderer import Lighting, render_synthetic
 from giraffehd.data.synthetic.shapes import SHAPES
+from giraffehd.outputs import check_output_folder
 from giraffehd.rendering.camera import intrinsics_from_fov, project_points
 from giraffehd.rendering.scene_frames import scene_pose
 from giraffehd.scene import SceneParameters, ScenePrior
@@ -88,11 +89,37 @@ def synthesize(
         raise ValueError(f"num_images must be at least 1, got {num_images}")
     if not (resolution & (resolution - 1) == 0 and 32 <= resolution <= 256):
         raise ValueError(f"resolution must be a power of two from 32 to 256, got {resolution}")
+    for key, value in (("batch_size", batch_size), ("supersampling", supersampling)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be an integer of at least 1, got {value!r}")
     if output.exists() and not overwrite:
         raise ValueError(f"output {output} already exists (set overwrite=true to replace it)")
+    # The flat-shaded PNGs compress to well under half a byte per pixel (image and mask together).
+    check_output_folder(output, "output", need_bytes=num_images * resolution**2 // 2 + 2**20)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _render_into(staging, prior, spec, num_images, resolution, seed, batch_size, supersampling)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed or stopped run leaves no half dataset behind
+        raise
+    if output.exists():
+        shutil.rmtree(output)
+    staging.rename(output)
+    return output
+
+
+def _render_into(
+    staging: Path,
+    prior: ScenePrior,
+    spec: SyntheticSpec,
+    num_images: int,
+    resolution: int,
+    seed: int,
+    batch_size: int,
+    supersampling: int,
+) -> None:
     (staging / "images").mkdir(parents=True)
     (staging / "masks").mkdir()
 
@@ -133,10 +160,6 @@ def synthesize(
         "images": records,
     }
     (staging / "labels.json").write_text(json.dumps(labels, separators=(",", ":")))
-    if output.exists():
-        shutil.rmtree(output)
-    staging.rename(output)
-    return output
 
 
 def _write_png(array: np.ndarray, path: Path) -> None:

@@ -34,6 +34,10 @@ from giraffehd.training.checkpoint_io import CheckpointError
 
 def protocol_from(cfg: DictConfig) -> Protocol:
     azimuth = cfg.azimuth_if_fixed
+    if azimuth is not None and len(azimuth) != 2:
+        raise ValueError(f"azimuth_if_fixed must be [low, high] degrees or null, got {list(azimuth)}")
+    if cfg.fid.num_samples < 2:  # checked with the rest, even when metrics leaves fid out
+        raise ValueError(f"fid.num_samples must be at least 2 (FID needs a covariance), got {cfg.fid.num_samples}")
     degraded = cfg.degraded_floor
     return Protocol(
         seed=cfg.seed,

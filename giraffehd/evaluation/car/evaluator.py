@@ -165,8 +165,7 @@ def save_evaluator(evaluator: Evaluator, report: dict, path: str | Path) -> Path
         "state": {k: v.detach().cpu().clone() for k, v in evaluator.state_dict().items()},
         "report": report,
     }
-    # mode 0o644: the evaluator is a file to share (a temporary file starts private)
-    return write_atomically(path, lambda file: torch.save(payload, file), mode=0o644)
+    return write_atomically(path, lambda file: torch.save(payload, file))
 
 
 def load_evaluator(path: str | Path) -> LoadedEvaluator:

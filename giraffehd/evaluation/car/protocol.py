@@ -36,9 +36,19 @@ class Protocol:
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"metrics: unknown {unknown}; known: {', '.join(METRICS)}")
+        if not self.metrics:
+            raise ValueError(f"metrics is empty: name at least one of {', '.join(METRICS)}")
         for name in ("num_seeds", "sweep_steps", "num_samples", "batch_size"):
             if getattr(self, name) < 2:
                 raise ValueError(f"{name} must be at least 2, got {getattr(self, name)}")
+        if self.azimuth_if_fixed is not None:
+            low, high = self.azimuth_if_fixed
+            if not low < high:
+                raise ValueError(f"azimuth_if_fixed must be [low, high] degrees with low < high, got [{low}, {high}]")
+        if not 0 < self.background_mask_threshold < 1:
+            raise ValueError(
+                f"background_mask_threshold must lie in (0, 1) (a mask value), got {self.background_mask_threshold}"
+            )
 
     def swept_knobs(self) -> tuple[str, ...]:
         """The knobs of the protocol's control metrics, in the scorecard's order."""

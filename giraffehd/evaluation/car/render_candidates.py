@@ -201,5 +201,5 @@ def cached_candidates(spec: CandidateSpec, cache_dir: str | Path | None, progres
             return Candidates(spec, headings, elevations, raw["fixed"].float(), raw["body"].float())
     candidates = render_candidates(spec, progress=progress)
     payload = {"format": CANDIDATES_FORMAT, "key": spec.key(), "fixed": candidates.fixed, "body": candidates.body}
-    write_atomically(path, lambda file: torch.save(payload, file), mode=0o644)
+    write_atomically(path, lambda file: torch.save(payload, file))
     return candidates

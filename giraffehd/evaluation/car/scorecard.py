@@ -132,4 +132,4 @@ class Scorecard:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    write_atomically(path, lambda file: file.write(text.encode()), mode=0o644)
+    write_atomically(path, lambda file: file.write(text.encode()))

@@ -185,8 +185,8 @@ def run(cfg: DictConfig) -> Path:
     if "fid" in metrics:
         card["fid"] = quality(cfg, model)
     markdown = scorecard_markdown(card)
-    write_atomically(output / "scorecard.json", lambda f: f.write(json.dumps(card, indent=1).encode()), mode=0o644)
-    write_atomically(output / "scorecard.md", lambda f: f.write(markdown.encode()), mode=0o644)
+    write_atomically(output / "scorecard.json", lambda f: f.write(json.dumps(card, indent=1).encode()))
+    write_atomically(output / "scorecard.md", lambda f: f.write(markdown.encode()))
     print(markdown)
     print(f"wrote {output / 'scorecard.json'} and {output / 'scorecard.md'}")
     return output

@@ -240,8 +240,7 @@ def save_scene_evaluator(evaluator: SceneEvaluator, path: str | Path, report: di
         "state": {k: v.detach().cpu().clone() for k, v in evaluator.state_dict().items()},
         "report": report if report is not None else evaluator.report,
     }
-    # mode 0o644: the evaluator is a file to share (a temporary file starts private)
-    return write_atomically(path, lambda file: torch.save(payload, file), mode=0o644)
+    return write_atomically(path, lambda file: torch.save(payload, file))
 
 
 def load_scene_evaluator(path: str | Path, device: torch.device | str = "cpu") -> SceneEvaluator:
