@@ -1,5 +1,6 @@
 """Loading a trained generator from a run folder, a checkpoint or an exported model; clear refusals."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -116,10 +117,22 @@ def test_crafted_and_damaged_model_files_are_refused_in_one_complete_line(tiny_r
     }  # fmt: skip
     (tmp_path / "empty.pt").write_bytes(b"")
     cases[tmp_path / "empty.pt"] = "the file is empty (0 bytes)"
+    checkpoint = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    cases[write("listed.ckpt", {**checkpoint, "state_dict": [1, 2]})] = "its state_dict is not a mapping of tensors"
+    (tmp_path / "notes.txt").write_text("hello, not a model")
+    cases[tmp_path / "notes.txt"] = "it is not a PyTorch file (it begins with b'hell')"
+    (tmp_path / "cut.pt").write_bytes(good.read_bytes()[:5000])
+    cases[tmp_path / "cut.pt"] = "it is damaged ("
+    (tmp_path / "folder.pt").mkdir()
+    cases[tmp_path / "folder.pt"] = "is a folder without checkpoints/last.ckpt"
+    os.mkfifo(tmp_path / "pipe.pt")
+    cases[tmp_path / "pipe.pt"] = "is not a regular file (a pipe or device): name a file"
     for path, reason in cases.items():
         with pytest.raises(CheckpointError) as info:
             load_model(path)
         message = str(info.value)
         assert reason in message and str(path) in message and "\n" not in message, message
-        assert message.endswith((")", "render", "group", "integer", "tensors")), message  # complete, not cut
+        assert message.endswith((")", "render", "group", "integer", "tensors", "?)", "a file")), message  # whole
     assert "this ran" not in capsys.readouterr().out  # the pickled call never ran
+    with pytest.raises(CheckpointError, match="^checkpoint is required: checkpoint=RUN_FOLDER"):
+        load_model(None)  # checkpoint=null on any command line

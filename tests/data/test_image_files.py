@@ -303,3 +303,33 @@ def test_each_file_is_decoded_once_until_it_changes(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="the first is 1.png"):
         check_images(find_images(tmp_path), skip_corrupt=False)
     assert decoded == ["1.png"]
+
+
+def test_linked_subfolders_are_followed_once_and_a_link_loop_ends(tmp_path):
+    import os
+
+    outside = _write(tmp_path / "elsewhere" / "linked.png", _encoded(_noise(4, 4, 0))).parent
+    root = tmp_path / "data"
+    _write(root / "own.png", _encoded(_noise(4, 4, 1)))
+    os.symlink(outside, root / "more")
+    os.symlink(root, root / "more_of_me")  # a link back up the tree
+    assert find_images(root).names == ("more/linked.png", "own.png")
+
+
+def test_a_named_pipe_as_the_data_path_is_refused_without_opening_it(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "data.zip")  # looking for a zip archive in it would wait for a writer forever
+    with pytest.raises(DataError, match="is not a regular file or folder \\(a named pipe or device\\)"):
+        find_images(tmp_path / "data.zip")
+
+
+def test_images_smaller_than_the_resolution_are_counted_in_one_warning(tmp_path):
+    _write(tmp_path / "big.png", _encoded(_noise(64, 64, 0)))
+    _write(tmp_path / "tiny.png", _encoded(_noise(1, 1, 1)))
+    _write(tmp_path / "small.png", _encoded(_noise(16, 20, 2)))
+    with pytest.warns(UserWarning, match="2 of 3 images .* smaller than 32 px .* the smallest is tiny.png, 1 px"):
+        check_images(find_images(tmp_path), skip_corrupt=False, resolution=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_images(find_images(tmp_path), skip_corrupt=False, resolution=1)  # remembered sizes, no warning

@@ -139,7 +139,8 @@ def test_cli_renders_the_presets(tmp_path, capsys):
     ("override", "key"),
     [("camera.elevation_deg=[40,10]", "camera.elevation_deg"), ("objects.num_objects=0", "objects.num_objects"),
      ("resolution=48", "resolution"), ("data=nonexistent", "data"), ("resolution=abc", "resolution must be an integer"),
-     ("num_images=many", "num_images must be an integer")],
+     ("num_images=many", "num_images must be an integer"), ("batch_size=0", "batch_size must be an integer of at"),
+     ("supersampling=0", "supersampling")],
 )  # fmt: skip
 def test_cli_bad_input_is_one_line_naming_the_key(tmp_path, capsys, override, key):
     with pytest.raises(SystemExit) as exit_info:
@@ -148,3 +149,27 @@ def test_cli_bad_input_is_one_line_naming_the_key(tmp_path, capsys, override, ke
     message = capsys.readouterr().err.strip()
     assert key in message and "\n" not in message and message.startswith("giraffehd-data synth: error: ")
     assert not (tmp_path / "x").exists()
+    assert not list(tmp_path.iterdir())  # no staging folder (.x.partial) either
+
+
+def test_an_output_under_a_file_is_refused_before_rendering(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as exit_info:
+        data_main(["synth", "num_images=2", f"output={tmp_path / 'file' / 'x'}"])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err.strip()
+    where = f"output {tmp_path / 'file' / 'x'} lies under {tmp_path / 'file'}, which is a file: choose a folder"
+    assert message == f"giraffehd-data synth: error: {where}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_run_that_fails_part_way_leaves_no_staging_folder(tmp_path, monkeypatch):
+    from giraffehd.data.synthetic import writer
+
+    def failing(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write_png", failing)
+    with pytest.raises(OSError, match="No space left"):
+        synthesize(tmp_path / "x", CAR_PRIOR, CAR, num_images=2, resolution=32)
+    assert not list(tmp_path.iterdir())

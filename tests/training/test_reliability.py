@@ -140,6 +140,34 @@ def test_weights_that_are_not_finite_are_never_saved(images, tmp_path, monkeypat
     assert not list((run_dir / "checkpoints").glob("*.tmp"))
 
 
+def test_a_diverging_run_keeps_its_last_healthy_checkpoint_and_resumes_from_it(images, tmp_path, monkeypatch):
+    run_dir = train_config_run(images, tmp_path / "run", "trainer.max_steps=2", "checkpoint.every_n_steps=1")
+    kept = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
+    original = module_file.update_ema
+
+    def diverging(ema, generator, decay):  # weights blow up while every loss is still finite
+        original(ema, generator, decay)
+        with torch.no_grad():
+            next(ema.parameters()).mul_(1e30)
+
+    monkeypatch.setattr(module_file, "update_ema", diverging)
+    rule = r"training diverged: .* reaches [0-9.]+e\+\d+ at step 3, over checkpoint\.max_abs_weight=100000: not saved; "
+    with pytest.raises(CheckpointError, match=rule + r".*last\.ckpt keeps step 2 \(resume from it with lower"):
+        train_config_run(images, run_dir, "trainer.max_steps=6", "checkpoint.every_n_steps=1")
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == kept  # the rescue point, untouched
+    monkeypatch.setattr(module_file, "update_ema", original)  # what a lower learning rate does for a real run
+    train_config_run(
+        images, run_dir, "trainer.max_steps=4", "checkpoint.every_n_steps=1", "optimizer.generator.lr=0.0001"
+    )
+    assert load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 4
+
+
+def test_a_last_checkpoint_that_is_not_a_file_is_refused_not_ignored(images, tmp_path):
+    (tmp_path / "run" / "checkpoints" / "last.ckpt").mkdir(parents=True)
+    with pytest.raises(CheckpointError, match=r"last\.ckpt is not a file \(a folder\?\): move it away"):
+        train_config_run(images, tmp_path / "run", "trainer.max_steps=1")
+
+
 @pytest.mark.slow
 def test_a_resumed_run_applies_the_configured_learning_rate_and_betas(images, tmp_path, capsys):
     run_dir = train_config_run(images, tmp_path / "run", "trainer.max_steps=2")
