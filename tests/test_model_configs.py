@@ -70,3 +70,29 @@ def test_preset_renders_one_scene(preset):
         out = generator(scene)
     assert out.image.shape == (1, 3, cfg.image_resolution, cfg.image_resolution)
     assert torch.isfinite(out.image).all()
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_has_a_fingerprint_for_its_pose_encoder(preset):
+    from giraffehd.inversion.encoder import generator_fingerprint
+
+    torch.manual_seed(0)
+    generator = instantiate(_model_config(preset))
+    first = generator_fingerprint(generator)
+    zero_dimensional = [p for p in generator.parameters() if p.dim() == 0]  # noise strengths, where there are any
+    for parameter in [next(generator.parameters()), *zero_dimensional[:1]]:
+        kept = parameter.detach().clone()
+        with torch.no_grad():
+            parameter.add_(1.0)
+            assert generator_fingerprint(generator) != first  # the weights it covers, whatever their shape
+            parameter.copy_(kept)
+    assert generator_fingerprint(generator) == first
+
+
+@pytest.mark.parametrize("name", ["demo_car_64", "hd_car_256", "clevr_64"])
+def test_every_shipped_model_has_a_fingerprint(name):
+    from giraffehd.inversion.encoder import generator_fingerprint
+    from giraffehd.model_io import load_model
+
+    fingerprint = generator_fingerprint(load_model(f"models/{name}.pt").generator)
+    assert len(fingerprint) == 16 and int(fingerprint, 16) >= 0

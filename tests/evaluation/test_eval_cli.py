@@ -70,6 +70,22 @@ def test_bad_inputs_are_named_before_work_starts(tiny_run, images, evaluator_fil
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("fid.num_samples=1", "fid.num_samples must be at least 2"),
+        ("metrics=[]", "metrics is empty: name at least one of rotation"),
+        ("azimuth_if_fixed=[45,-45]", r"azimuth_if_fixed must be \[low, high\] degrees with low < high"),
+        ("azimuth_if_fixed=[45]", r"azimuth_if_fixed must be \[low, high\] degrees or null"),
+        ("background_mask_threshold=5", r"background_mask_threshold must lie in \(0, 1\)"),
+    ],
+)
+def test_settings_that_cannot_measure_anything_are_refused_before_any_work(tmp_path, override, message):
+    with pytest.raises(ValueError, match=message):
+        run(config("checkpoint=models/demo_car_64.pt", override, f"output_dir={tmp_path / 'out'}"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_command_exits_2_with_one_line(tmp_path):
     command = [sys.executable, "-m", "giraffehd.evaluation.car.cli", f"checkpoint={tmp_path / 'nope'}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)

@@ -256,3 +256,11 @@ def test_the_fingerprint_covers_zero_dimensional_weights_and_keeps_the_shipped_e
     assert generator_fingerprint(generator) != before
     shipped = load_model("models/demo_car_64.pt").generator
     load_encoder("models/demo_car_64.encoder.pt", shipped)  # refused if its fingerprint had changed
+
+
+def test_an_encoder_trains_for_a_tiny_preset_run(tiny_run, tmp_path, monkeypatch):
+    output = tmp_path / "tiny.encoder.pt"
+    quick = ["training.steps=2", "training.batch_size=4", "training.check_images=4"]
+    monkeypatch.setattr(sys, "argv", ["giraffehd-train-encoder", f"checkpoint={tiny_run}", f"output={output}", *quick])
+    encoder_cli.main()
+    load_encoder(output, load_model(tiny_run).generator)  # made for, and accepted by, that model

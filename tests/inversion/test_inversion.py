@@ -2,6 +2,7 @@
 refusals."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -99,8 +100,32 @@ def test_bad_images_are_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "empty").mkdir()
     assert "no images (" in refusal(tmp_path / "empty")
     (tmp_path / "empty" / "broken.png").write_bytes(b"not an image")
-    assert "cannot read image broken.png" in refusal(tmp_path / "empty")
+    assert "1 of 1 images in" in refusal(tmp_path / "empty")
+    os.mkfifo(tmp_path / "pipe.png")  # reading it would wait for a writer forever
+    assert "is not a regular file or folder (a named pipe or device)" in refusal(tmp_path / "pipe.png")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_folder_is_checked_before_the_first_inversion_and_broken_images_can_be_skipped(
+    model, tmp_path, monkeypatch, capsys
+):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    image = render(model.generator, model.prior.sample(1, torch.Generator().manual_seed(5)), batch_size=1).image[0]
+    Image.fromarray((image * 255).round().byte().permute(1, 2, 0).numpy()).save(folder / "b_good.png")
+    (folder / "a_broken.png").write_bytes(b"\x89PNG not really")
+    quick = ["inversion.starts=2", "inversion.search_steps=2", "inversion.refine_steps=2", "edits=[]"]
+    with pytest.raises(SystemExit) as stop:
+        _main(monkeypatch, f"image={folder}", f"output_dir={tmp_path / 'out'}", *quick)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 of 2 images in" in err[0] and "the first is a_broken.png" in err[0]
+    assert not (tmp_path / "out").exists()  # refused before any work, though the broken image sorts first
+    _main(monkeypatch, f"image={folder}", f"output_dir={tmp_path / 'out'}", *quick, "skip_broken=true")
+    captured = capsys.readouterr()
+    assert "giraffehd-invert: note: skipping 1 unreadable images" in captured.err and "a_broken.png" in captured.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b_good"]
 
 
 def test_a_model_grown_from_a_smaller_one_is_searched_on_that_one_then_refined_at_its_own_size():

@@ -47,7 +47,7 @@ def protocol_from(cfg: DictConfig) -> Protocol:
         batch_size=cfg.batch_size,
         truncation_psi=cfg.truncation_psi,
         azimuth_if_fixed=None if azimuth is None else tuple(float(v) for v in azimuth),
-        background_mask_threshold=cfg.background_mask_threshold,
+        background_mask_threshold=float(cfg.background_mask_threshold),
         metrics=tuple(cfg.metrics),
         degradation=None if degraded is None else Degradation(**OmegaConf.to_container(degraded, resolve=True)),
     )
