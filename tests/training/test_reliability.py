@@ -238,3 +238,13 @@ def test_an_image_only_decoding_finds_broken_is_skipped_or_refused_before_traini
     with pytest.warns(UserWarning, match="skipping 1 unreadable images .*zz_damaged.png"):
         run_dir = train_config_run(data, tmp_path / "skip", "trainer.max_steps=2", "data.skip_corrupt=true")
     assert load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2
+
+
+def test_a_run_folder_without_room_for_two_checkpoints_is_refused_before_training(images, mount):
+    from giraffehd.outputs import OutputError
+
+    folder = mount("size=256k")
+    with pytest.raises(OutputError, match=r"run_dir \(its checkpoints/ folder\) .* MiB free, and the first write"):
+        train_config_run(images, folder / "run", "trainer.max_steps=1")
+    assert not list((folder / "run" / "checkpoints").glob("*.ckpt"))
+
