@@ -62,3 +62,40 @@ def test_override_kinds_and_threads_are_checked_before_the_job(monkeypatch, caps
         assert len(ran) == 1  # the job never ran on a bad input
     finally:
         torch.set_num_threads(before)
+
+
+def test_an_operating_system_error_during_the_work_is_one_line_naming_the_file(monkeypatch, capsys):
+    def job(cfg):
+        raise OSError(28, "No space left on device", "renders/x.png")
+
+    with pytest.raises(SystemExit) as stop:
+        _run(monkeypatch, job)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == "giraffehd-x: error: No space left on device: renders/x.png\n"
+
+
+@pytest.mark.parametrize(
+    ("module", "extra"),
+    [
+        ("giraffehd.sweeps.cli", []),
+        ("giraffehd.viewer.cli", []),
+        ("giraffehd.mesh.cli", []),
+        ("giraffehd.inversion.cli", ["image=photo.png"]),
+        ("giraffehd.inversion.encoder_cli", []),
+        ("giraffehd.evaluation.scenes.cli", []),
+    ],
+)
+def test_checkpoint_null_is_one_line_in_every_command_that_loads_a_model(monkeypatch, capsys, tmp_path, module, extra):
+    import importlib
+
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
+    monkeypatch.setattr(sys, "argv", ["entry", "checkpoint=null", *extra])
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(module).main()
+    assert stop.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("error: checkpoint is required: checkpoint=RUN_FOLDER, a training "
+                                                 "checkpoint or an exported model")  # fmt: skip

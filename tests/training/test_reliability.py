@@ -247,4 +247,3 @@ def test_a_run_folder_without_room_for_two_checkpoints_is_refused_before_trainin
     with pytest.raises(OutputError, match=r"run_dir \(its checkpoints/ folder\) .* MiB free, and the first write"):
         train_config_run(images, folder / "run", "trainer.max_steps=1")
     assert not list((folder / "run" / "checkpoints").glob("*.ckpt"))
-
