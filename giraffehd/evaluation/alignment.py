@@ -14,6 +14,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+FAR_OFF_DEG = 30.0  # an angular reading this far off is a wrong pose, not an imprecise one
+
 
 @dataclass(frozen=True)
 class ControlError:
@@ -24,6 +26,9 @@ class ControlError:
     sign: int  # +1: the reading follows the knob; -1: it runs against it
     mean_global_offset: float
     num_images: int
+    # Angles: the share of images more than FAR_OFF_DEG off after the per-seed offset (a car turned front
+    # to back shows here, where a mean hides a few such frames among many good ones); None for lengths.
+    share_far_off: float | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -32,6 +37,7 @@ class ControlError:
             "sign": self.sign,
             "mean_global_offset": self.mean_global_offset,
             "num_images": self.num_images,
+            "share_far_off": self.share_far_off,
         }
 
 
@@ -46,13 +52,14 @@ def circular_offset(residuals: Float[Tensor, "G M"]) -> Float[Tensor, " G"]:
     return residuals.gather(1, costs.argmin(dim=1, keepdim=True))[:, 0]
 
 
-def _summary(per_seed: Tensor, global_errors: Tensor, sign: int) -> ControlError:
+def _summary(per_seed: Tensor, global_errors: Tensor, sign: int, angular: bool = False) -> ControlError:
     return ControlError(
         mean=per_seed.mean().item(),
         median=per_seed.median().item(),
         sign=sign,
         mean_global_offset=global_errors.mean().item(),
         num_images=per_seed.numel(),
+        share_far_off=(per_seed > FAR_OFF_DEG).float().mean().item() if angular else None,
     )
 
 
@@ -66,7 +73,7 @@ def angular_control_error(knob_deg: Float[Tensor, "S K"], read_deg: Float[Tensor
         global_errors = wrap_degrees(pooled - circular_offset(pooled)[:, None]).abs()
         if best is None or per_seed.mean() < best[0].mean():
             best = (per_seed, global_errors, sign)
-    return _summary(*best)
+    return _summary(*best, angular=True)
 
 
 def linear_control_error(knob: Float[Tensor, "S K D"], read: Float[Tensor, "S K D"]) -> ControlError:

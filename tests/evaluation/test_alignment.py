@@ -46,3 +46,14 @@ def test_linear_error_after_offset_and_sign():
     assert error.mean == pytest.approx(0, abs=1e-5) and error.sign == -1
     constant = linear_control_error(knob, torch.zeros_like(knob))
     assert constant.mean == pytest.approx(5.0, abs=0.6)  # a quarter of the swept range
+
+
+def test_the_share_of_images_far_off_counts_front_to_back_turns_that_the_mean_hides():
+    knob = torch.linspace(0, 345, 24).repeat(4, 1)  # 4 seeds x 24 headings
+    read = knob + 3.0
+    read[0, 5] += 180.0  # one car read front to back
+    read[2, 7] += 40.0
+    error = angular_control_error(knob, read)
+    assert error.share_far_off == pytest.approx(2 / 96)
+    assert error.median == pytest.approx(0.0, abs=1e-4)
+    assert linear_control_error(knob[..., None], read[..., None]).share_far_off is None  # lengths: no such share

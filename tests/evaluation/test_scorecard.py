@@ -40,7 +40,8 @@ PROVENANCE = Provenance("runs/x/last.ckpt", 42, "models/evaluator.pt", "data/car
 
 
 def control(mean: float, median: float = 0.5, sign: int = 1) -> ControlError:
-    return ControlError(mean=mean, median=median, sign=sign, mean_global_offset=2 * mean, num_images=96)
+    return ControlError(mean=mean, median=median, sign=sign, mean_global_offset=2 * mean, num_images=96,
+                        share_far_off=0.125)  # fmt: skip
 
 
 ROWS = (
@@ -89,6 +90,7 @@ def test_each_row_reaches_the_markdown_table_under_its_own_label():
     rotation = cells["object rotation error (mean)"]
     assert rotation[:3] == ["12.50 deg", "1.25 deg", "90.50 deg"]
     assert "median 8.25 deg, sign -1" in rotation[3] and "one global offset: 25.00 deg" in rotation[3]
+    assert "12.5% of images over 30 deg off" in rotation[3]
     assert "swept 0 to 360 in 24 steps" in rotation[3]
     assert cells["camera azimuth error (mean)"][:3] == ["6.50 deg", "0.75 deg", "22.50 deg"]
     assert cells["camera azimuth error (mean)"][3].endswith("; outside the range")
@@ -127,7 +129,8 @@ def test_each_row_reaches_the_json_under_its_own_key(tmp_path):
     rotation = metrics["object_rotation"]
     assert rotation["unit"] == "deg" and rotation["swept"] == [0.0, 360.0, 24]
     assert [rotation[r]["mean"] for r in ("model", "floor", "chance")] == [12.5, 1.25, 90.5]
-    assert rotation["model"] == {"mean": 12.5, "median": 8.25, "sign": -1, "mean_global_offset": 25.0, "num_images": 96}
+    assert rotation["model"] == {"mean": 12.5, "median": 8.25, "sign": -1, "mean_global_offset": 25.0, "num_images": 96,
+                                 "share_far_off": 0.125}  # fmt: skip
     assert "note" not in rotation and metrics["camera_azimuth"]["note"] == "outside the range"
     assert metrics["object_translation_x"]["chance"]["mean"] == 0.02
     assert metrics["object_translation_y"] == {"status": "not applicable: fixed"}

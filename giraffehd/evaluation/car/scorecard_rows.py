@@ -22,7 +22,7 @@ Each row has a ``key`` (its name in scorecard.json's "metrics"), a ``label`` (it
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from giraffehd.evaluation.alignment import ControlError
+from giraffehd.evaluation.alignment import FAR_OFF_DEG, ControlError
 from giraffehd.evaluation.quality.fid_protocol import describe_protocol, quality_figures
 
 TABLE_HEADER = (
@@ -94,6 +94,8 @@ class ControlRow:
         else:
             alignment = f"median {self.figure(m.median)}, sign {m.sign:+d}; one global offset: "
             alignment += self.figure(m.mean_global_offset)
+        if m.share_far_off is not None and not self.global_offset_headline:
+            alignment += f"; {m.share_far_off:.1%} of images over {FAR_OFF_DEG:g} deg off"
         notes = [
             alignment,
             f"swept {self.low:g} to {self.high:g} in {self.steps} steps",
