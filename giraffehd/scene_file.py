@@ -128,6 +128,9 @@ def _check_record(record: Any, prior: ScenePrior, where: str) -> list[str]:
     if missing or unknown:
         problem = f"misses {', '.join(missing)}" if missing else f"has unknown fields {', '.join(unknown)}"
         raise SceneFileError(f"{where} {problem} (a scene has {', '.join(FIELD_NAMES)})")
+    present = record["object_present"]
+    if isinstance(present, list) and len(present) != prior.num_objects:  # a file of another model
+        raise SceneFileError(f"{where} has {len(present)} object slots, the model {prior.num_objects}")
     for name, shape in _shapes(prior).items():
         _check_values(record[name], shape, name, where, flag=name == "object_present")
     _check_limits(record, where)

@@ -84,6 +84,8 @@ def test_missing_and_unknown_fields_are_named(tmp_path):
         read_scene_file(_write(tmp_path, record), PRIOR)
     with pytest.raises(SceneFileError, match="has unknown fields zoom"):
         read_scene_file(_write(tmp_path, {**_record(), "zoom": 2}), PRIOR)
+    with pytest.raises(SceneFileError, match="scene.json has 1 object slots, the model 2$"):  # another model's file
+        read_scene_file(_write(tmp_path, {**_record(), "object_present": [True]}), PRIOR)
 
 
 def test_a_named_pipe_or_a_folder_is_refused_without_being_opened(tmp_path):

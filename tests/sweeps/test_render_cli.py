@@ -182,7 +182,7 @@ def test_a_scene_file_renders_its_frame_exactly_and_starts_every_sweep(tiny_run,
     [
         (None, "scene file .*missing.json does not exist"),
         ("{not json", "is not readable JSON"),
-        ('{"scene": {"camera_radius": 2.0}}', "not a scene record: missing"),
+        ('{"scene": {"camera_radius": 2.0}}', "misses object_shape, object_appearance"),
     ],
 )
 def test_bad_scene_files_are_refused_in_one_line(capsys, tiny_run, tmp_path, content, message):
@@ -200,4 +200,4 @@ def test_a_scene_file_with_other_object_slots_is_refused(capsys, tiny_run, tmp_p
     path = tmp_path / "three.json"
     path.write_text(json.dumps(scene_to_json(other)[0]))
     line = _refusal(capsys, tmp_path, f"checkpoint={tiny_run}", f"scene={path}", "sweeps=[]")
-    assert "has 3 object slots, the model 1" in line
+    assert line.endswith(f"scene file {path} has 3 object slots, the model 1")
