@@ -10,7 +10,7 @@ checkpoints written before that are read with the run folder's ``config.yaml``. 
 only the EMA generator's weights and that config, a few MB instead of the whole training state. Files
 written before the generator was made of parts (a flat model config) are upgraded on load
 (:mod:`giraffehd.model.legacy`); exporting one writes it in today's layout.
-Every failure is a one-line :class:`~giraffehd.training.checkpoint_io.CheckpointError` naming the file.
+Every failure is a one-line :class:`~giraffehd.torch_files.CheckpointError` naming the file.
 """
 
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ from giraffehd.atomic import write_atomically
 from giraffehd.model.generator import Generator
 from giraffehd.model.legacy import is_legacy, upgrade_model_config, upgrade_state_dict
 from giraffehd.scene import ScenePrior
-from giraffehd.training.checkpoint_io import (
+from giraffehd.torch_files import (
     CheckpointError,
     check_training_checkpoint,
     first_nonfinite,

@@ -28,7 +28,8 @@ from giraffehd.entry_point import hydra_command
 from giraffehd.model.legacy import is_legacy
 from giraffehd.outputs import check_output_folder
 from giraffehd.scene import ScenePrior
-from giraffehd.training.checkpoint_io import AtomicCheckpointIO, CheckpointError, load_checkpoint_file
+from giraffehd.torch_files import CheckpointError, load_checkpoint_file
+from giraffehd.training.checkpoint_io import AtomicCheckpointIO
 from giraffehd.training.config_errors import config_keys, instantiate_checked, name_key
 from giraffehd.training.init_from import init_generators
 from giraffehd.training.kept_checkpoints import KeepCheckpoints

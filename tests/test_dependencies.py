@@ -55,3 +55,10 @@ def test_a_tool_renders_through_the_model_not_the_python_facade():
         if "giraffehd.sweeps.api" in p.read_text()
     ]
     assert facade_users == []
+
+
+@pytest.mark.parametrize("module", ["model_io", "torch_files"])
+def test_reading_models_and_checkpoints_does_not_import_training(module):
+    """Training loads models (init_from) and writes checkpoints; the readers every tool shares sit below it,
+    so that no import goes round in a circle."""
+    assert "training" not in imported_parts(PACKAGE / f"{module}.py")

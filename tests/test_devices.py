@@ -12,8 +12,8 @@ from conftest import tiny_generator
 from giraffehd.model_io import load_model
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.scene import ScenePrior
+from giraffehd.torch_files import load_checkpoint_file
 from giraffehd.train import train
-from giraffehd.training.checkpoint_io import load_checkpoint_file
 
 DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.gpu)]
 # A checkpoint written on a GPU renders on the CPU within this (cuDNN may run convolutions in TF32).

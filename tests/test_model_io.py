@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from giraffehd.model_io import export_model, load_model
-from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
+from giraffehd.torch_files import CheckpointError, load_checkpoint_file
 
 
 def _render(model):

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from giraffehd.atomic import write_atomically
 from giraffehd.model.generator import Generator
 from giraffehd.scene import ScenePrior
-from giraffehd.tagged_file import read_tagged_file
+from giraffehd.torch_files import read_tagged_file
 
 ENCODER_FORMAT = "giraffehd-pose-encoder-1"
 CONFIDENCE_WINDOW_DEG = 45.0  # a reading's confidence: its probability within this of the most likely heading

@@ -1,9 +1,10 @@
-"""Checkpoints written atomically and read without running code.
+"""Lightning's checkpoint plugin: checkpoints written atomically, only of healthy weights, and read without
+running code.
 
 A checkpoint is first written to a temporary file in the same folder and then renamed over its target,
-so a crash or a full disk never leaves a half-written ``last.ckpt`` behind. Loading uses
-``torch.load(weights_only=True)``: a checkpoint file can hold tensors, numbers, strings and containers,
-nothing that could execute when read.
+so a crash or a full disk never leaves a half-written ``last.ckpt`` behind. Reading is
+:func:`giraffehd.torch_files.load_checkpoint_file` (``torch.load(weights_only=True)``: a checkpoint file
+can hold tensors, numbers, strings and containers, nothing that could execute when read).
 """
 
 from pathlib import Path
@@ -13,11 +14,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from giraffehd.atomic import write_atomically
-from giraffehd.tagged_file import read_torch_file
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, unreadable or not one of ours; the message is one line."""
+from giraffehd.torch_files import CheckpointError, first_nonfinite, largest_weight, load_checkpoint_file
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -51,25 +48,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return load_checkpoint_file(path, map_location)
 
 
-def first_nonfinite(state: dict[str, Any]) -> str | None:
-    """The name of the first floating-point tensor of ``state`` with a NaN or Inf entry, or None."""
-    for name, value in state.items():
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
-            return name
-    return None
-
-
-def largest_weight(state: dict[str, Any]) -> tuple[str, float]:
-    """(name, value) of the largest magnitude among the floating-point tensors of ``state``."""
-    found = ("", 0.0)
-    for name, value in state.items():
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel():
-            largest = float(value.detach().abs().max())
-            if largest > found[1]:
-                found = (name, largest)
-    return found
-
-
 def _kept(path: Path) -> str:
     """Which step the checkpoint at ``path`` holds, in words."""
     if not path.is_file():
@@ -78,25 +56,3 @@ def _kept(path: Path) -> str:
         return f"{path} keeps step {load_checkpoint_file(path)['global_step']}"
     except (CheckpointError, KeyError):
         return f"{path} is kept as it was"
-
-
-def read_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
-    """``torch.load(weights_only=True)``; a one-line CheckpointError names a missing or unreadable file."""
-    return read_torch_file(Path(path), "checkpoint", CheckpointError, map_location)
-
-
-def load_checkpoint_file(path: str | Path, map_location: Any = "cpu") -> dict:
-    """Read a checkpoint safely; a one-line CheckpointError names the file if it cannot be used."""
-    return check_training_checkpoint(read_weights_only(path, map_location), Path(path))
-
-
-def check_training_checkpoint(checkpoint: Any, path: Path) -> dict:
-    """``checkpoint`` as read from ``path``, if it is a giraffehd training checkpoint."""
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a giraffehd training checkpoint (no state_dict)")
-    if checkpoint.get("giraffehd_version") is None:
-        raise CheckpointError(f"{path} was not written by giraffehd (no giraffehd_version entry)")
-    state = checkpoint["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path} is a damaged giraffehd checkpoint: its state_dict is not a mapping of tensors")
-    return checkpoint

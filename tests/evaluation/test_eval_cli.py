@@ -11,7 +11,7 @@ from giraffehd.evaluation.car.cli import run
 from giraffehd.evaluation.car.evaluator import EvaluatorError, save_evaluator
 from giraffehd.evaluation.car.evaluator_training import EvaluatorTraining, train_evaluator
 from giraffehd.evaluation.labels import DatasetError, read_dataset
-from giraffehd.training.checkpoint_io import CheckpointError
+from giraffehd.torch_files import CheckpointError
 
 QUICK = ["num_seeds=2", "sweep_steps=4", "num_samples=4", "batch_size=8", "threads=1"]
 

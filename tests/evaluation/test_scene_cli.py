@@ -9,7 +9,7 @@ from giraffehd.config_types import CONF_DIR
 from giraffehd.evaluation.labels import DatasetError
 from giraffehd.evaluation.scenes.cli import run
 from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, save_scene_evaluator
-from giraffehd.training.checkpoint_io import CheckpointError
+from giraffehd.torch_files import CheckpointError
 
 CLASSES = ["box", "sphere"]
 PALETTE = {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}

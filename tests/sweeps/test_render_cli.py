@@ -15,7 +15,7 @@ from giraffehd.sweeps import cli
 from giraffehd.sweeps.api import render, sample_rows
 from giraffehd.sweeps.job import RenderOptions, run_sweeps, sweep_frames
 from giraffehd.sweeps.plan import SWEEP_NAMES, plan_sweeps
-from giraffehd.training.checkpoint_io import load_checkpoint_file
+from giraffehd.torch_files import load_checkpoint_file
 
 SAMPLES, STEPS, FRAMES, FPS = 2, 3, 4, 24
 # Knobs that the tiny run's prior (the synthetic car set's) fixes: sweeping them needs a range.

@@ -4,7 +4,7 @@ from conftest import tiny_generator
 
 from giraffehd.config import build_model
 from giraffehd.model_io import read_generator_state
-from giraffehd.training.checkpoint_io import CheckpointError
+from giraffehd.torch_files import CheckpointError
 from giraffehd.training.init_from import init_generators
 
 

@@ -10,9 +10,9 @@ import time
 import pytest
 import torch
 
+from giraffehd.torch_files import CheckpointError, load_checkpoint_file
 from giraffehd.train import train
 from giraffehd.training import module as module_file
-from giraffehd.training.checkpoint_io import CheckpointError, load_checkpoint_file
 from giraffehd.training.resume_hyperparameters import apply_configured
 from giraffehd.training.run_lock import RunFolderBusy, RunLock
 

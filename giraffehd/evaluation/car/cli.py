@@ -29,7 +29,7 @@ from giraffehd.evaluation.labels import DatasetError, SyntheticDataset, read_dat
 from giraffehd.evaluation.sources import generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
-from giraffehd.training.checkpoint_io import CheckpointError
+from giraffehd.torch_files import CheckpointError
 
 
 def protocol_from(cfg: DictConfig) -> Protocol:

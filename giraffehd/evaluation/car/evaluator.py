@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from giraffehd.atomic import write_atomically
-from giraffehd.tagged_file import read_tagged_file
+from giraffehd.torch_files import read_tagged_file
 
 EVALUATOR_FORMAT = "giraffehd-evaluator-1"
 

@@ -32,7 +32,7 @@ from giraffehd.evaluation.scenes.isolation import isolation
 from giraffehd.evaluation.sources import ImageSource, generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
-from giraffehd.training.checkpoint_io import CheckpointError
+from giraffehd.torch_files import CheckpointError
 
 METRICS = ("count", "translation", "isolation", "colour", "fid")
 

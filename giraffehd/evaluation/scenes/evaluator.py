@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from giraffehd.atomic import write_atomically
 from giraffehd.evaluation.car.evaluator import EvaluatorError
-from giraffehd.tagged_file import read_tagged_file
+from giraffehd.torch_files import read_tagged_file
 
 SCENE_EVALUATOR_FORMAT = "giraffehd-scene-evaluator-1"
 OFFSET_SCALE = 8.0  # the offset head's raw output times this is in pixels: raw targets stay near [-1, 1]

@@ -1,10 +1,11 @@
-"""Reading files that torch saved: checkpoints, exported models, evaluators, pose encoders.
+"""Reading files that torch saved: training checkpoints, exported models, evaluators, pose encoders.
 
-:func:`read_torch_file` is the one place such a file is opened. Every failure is one line in the caller's
+:func:`read_torch_file` is the one place such a file is opened; :func:`load_checkpoint_file` reads and
+checks a training checkpoint, :func:`read_tagged_file` our other files. Every failure is one line in the caller's
 error type, naming the file: missing, not a regular file (a named pipe would block the reader forever),
 empty, not a PyTorch file at all (text, an image), damaged, or holding Python objects. Files are loaded
-with ``weights_only=True``, so a file cannot run code. :func:`read_tagged_file` reads our dicts tagged
-with a ``format`` name.
+with ``weights_only=True``, so a file cannot run code. Training (``giraffehd/training/checkpoint_io.py``,
+which writes checkpoints) and every tool read through this module, so it imports neither.
 """
 
 import pickle
@@ -71,3 +72,48 @@ def read_tagged_file(path: Path, file_format: str, noun: str, how_to_make: str, 
     if not isinstance(raw, dict) or raw.get("format") != file_format:
         raise error(f"{path} is not a giraffehd {noun} (format {file_format})")
     return raw
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable or not one of ours; the message is one line."""
+
+
+def first_nonfinite(state: dict[str, Any]) -> str | None:
+    """The name of the first floating-point tensor of ``state`` with a NaN or Inf entry, or None."""
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
+            return name
+    return None
+
+
+def largest_weight(state: dict[str, Any]) -> tuple[str, float]:
+    """(name, value) of the largest magnitude among the floating-point tensors of ``state``."""
+    found = ("", 0.0)
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel():
+            largest = float(value.detach().abs().max())
+            if largest > found[1]:
+                found = (name, largest)
+    return found
+
+
+def read_weights_only(path: str | Path, map_location: Any = "cpu") -> Any:
+    """``torch.load(weights_only=True)``; a one-line CheckpointError names a missing or unreadable file."""
+    return read_torch_file(Path(path), "checkpoint", CheckpointError, map_location)
+
+
+def load_checkpoint_file(path: str | Path, map_location: Any = "cpu") -> dict:
+    """Read a checkpoint safely; a one-line CheckpointError names the file if it cannot be used."""
+    return check_training_checkpoint(read_weights_only(path, map_location), Path(path))
+
+
+def check_training_checkpoint(checkpoint: Any, path: Path) -> dict:
+    """``checkpoint`` as read from ``path``, if it is a giraffehd training checkpoint."""
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a giraffehd training checkpoint (no state_dict)")
+    if checkpoint.get("giraffehd_version") is None:
+        raise CheckpointError(f"{path} was not written by giraffehd (no giraffehd_version entry)")
+    state = checkpoint["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} is a damaged giraffehd checkpoint: its state_dict is not a mapping of tensors")
+    return checkpoint
