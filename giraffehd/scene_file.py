@@ -9,7 +9,8 @@ A scene file is input like any other, so :func:`read_scene_file` checks all of i
 will render it before anything is rendered, and refuses a bad one in one line naming the file, the field
 and the value:
 
-- a file that is missing, not a regular file (a named pipe would block the reader), or not JSON;
+- a file that is missing, not a regular file (a named pipe would block the reader: giraffehd/inputs.py),
+  or not JSON;
 - a field missing or unknown, a value of the wrong type (text for a number, a number for a flag), a list
   of the wrong length (a code of another size than the model's, another number of object slots);
 - a value that is not finite, or one no camera or object can have: a radius or scale of 0 or less, a
@@ -23,12 +24,12 @@ circle and are never out of range.
 
 import json
 import math
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from giraffehd.inputs import check_input_file
 from giraffehd.rendering.camera import MAX_ELEVATION_DEG
 from giraffehd.scene import FIELD_NAMES, Range, SceneParameters, ScenePrior
 from giraffehd.scene_json import scene_from_json
@@ -75,15 +76,7 @@ def read_scene_file(path: str | Path, prior: ScenePrior) -> SceneFile:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise SceneFileError(f"scene file {path} does not exist") from None
-    except OSError as error:
-        raise SceneFileError(f"scene file {path} cannot be read: {error.strerror}") from None
-    if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a named pipe or device)"
-        raise SceneFileError(f"scene file {path} is {kind}: name a .json file")
+    check_input_file(path, "scene file", SceneFileError, "name a .json file")
     try:
         return json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

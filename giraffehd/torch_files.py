@@ -9,11 +9,12 @@ which writes checkpoints) and every tool read through this module, so it imports
 """
 
 import pickle
-import stat
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from giraffehd.inputs import check_input_file
 
 # A file torch.save wrote begins with a zip archive's signature (the default since torch 1.6) or with a
 # pickle's protocol opcode (the legacy format); anything else is not a PyTorch file.
@@ -22,16 +23,7 @@ _TORCH_SIGNATURES = (b"PK\x03\x04", b"\x80")
 
 def read_torch_file(path: Path, noun: str, error: type[Exception], map_location: Any = "cpu") -> Any:
     """``torch.load(path, weights_only=True)``; ``noun`` names the kind of file in messages."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise error(f"{noun} not found: {path}") from None
-    except OSError as reason:
-        raise error(f"cannot read {noun} {path}: {reason.strerror}") from None
-    if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe or device)"
-        raise error(f"{noun} {path} is {kind}: name a file")
+    path = check_input_file(path, noun, error)
     try:
         with open(path, "rb") as file:
             head = file.read(4)

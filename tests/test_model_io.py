@@ -126,7 +126,7 @@ def test_crafted_and_damaged_model_files_are_refused_in_one_complete_line(tiny_r
     (tmp_path / "folder.pt").mkdir()
     cases[tmp_path / "folder.pt"] = "is a folder without checkpoints/last.ckpt"
     os.mkfifo(tmp_path / "pipe.pt")
-    cases[tmp_path / "pipe.pt"] = "is not a regular file (a pipe or device): name a file"
+    cases[tmp_path / "pipe.pt"] = "is not a regular file (a named pipe or device): name a file"
     for path, reason in cases.items():
         with pytest.raises(CheckpointError) as info:
             load_model(path)

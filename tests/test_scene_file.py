@@ -95,7 +95,7 @@ def test_a_named_pipe_or_a_folder_is_refused_without_being_opened(tmp_path):
         read_scene_file(pipe, PRIOR)
     with pytest.raises(SceneFileError, match="is a folder"):
         read_scene_file(tmp_path, PRIOR)
-    with pytest.raises(SceneFileError, match="does not exist"):
+    with pytest.raises(SceneFileError, match="scene file not found: "):
         read_scene_file(tmp_path / "nope.json", PRIOR)
 
 

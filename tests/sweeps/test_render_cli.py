@@ -180,7 +180,7 @@ def test_a_scene_file_renders_its_frame_exactly_and_starts_every_sweep(tiny_run,
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "scene file .*missing.json does not exist"),
+        (None, "scene file not found: .*missing.json"),
         ("{not json", "is not readable JSON"),
         ('{"scene": {"camera_radius": 2.0}}', "misses object_shape, object_appearance"),
     ],
