@@ -19,12 +19,13 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from giraffehd.machine_peaks import device_sync
+from giraffehd.model.generator import PART_PATHS
 
 # Display name -> submodule path. Order: as a forward pass runs them.
 GENERATOR_PARTS: dict[str, str] = {
-    "mapping networks": "styles",
-    "object field": "features.object_field",
-    "background field": "features.background_field",
+    "mapping networks": PART_PATHS["styles"],
+    "object field": PART_PATHS["object_field"],
+    "background field": PART_PATHS["background_field"],
     "foreground renderer": "compositor.foreground_synthesis",
     "background renderer": "compositor.background_synthesis",
     "neural renderer": "compositor.renderer",

@@ -23,6 +23,15 @@ from giraffehd.model.feature_renderer import FeatureMapRenderer
 from giraffehd.model.styles import StyleMapper
 from giraffehd.scene import SceneParameters
 
+# The generator's parts below its three children that a user or tool may name (a learning rate of its own,
+# a timing row), by their module paths; the one place these paths are written.
+PART_PATHS = {
+    "styles": "styles",
+    "object_field": "features.object_field",
+    "background_field": "features.background_field",
+    "compositor": "compositor",
+}
+
 
 @dataclass(frozen=True)
 class GeneratorOutput:

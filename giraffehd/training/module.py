@@ -41,7 +41,7 @@ from torch import Tensor
 from giraffehd.losses import anchor_loss, discriminator_loss, generator_loss, nonfinite_check, r1_penalty
 from giraffehd.model.anchored_compositor import AnchoredCompositor
 from giraffehd.model.crops import crop_images, sample_crops
-from giraffehd.model.generator import Generator
+from giraffehd.model.generator import PART_PATHS, Generator
 from giraffehd.model.image_compositor import ImageCompositor
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask, projected_box_rects, rects_to_masks
@@ -52,12 +52,7 @@ from giraffehd.training.mask_losses import MaskLosses, mask_losses
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
 # The generator's parts that ``part_lr`` may give a learning rate of their own, and their module paths.
-GENERATOR_PARTS = {
-    "styles": "styles",
-    "object_field": "features.object_field",
-    "background_field": "features.background_field",
-    "compositor": "compositor",
-}
+GENERATOR_PARTS = PART_PATHS
 CHECKPOINT_VERSION = 1  # the checkpoint's extra entries; the generator's layout is in its stored config
 GIRAFFE_HD_LOSSES = LossSettings()
 
