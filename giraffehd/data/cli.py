@@ -5,12 +5,13 @@ giraffehd-data synth [KEY=VALUE ...]
     giraffehd-data synth                                    10,000 cars at 64 px, data/synthetic_car
     giraffehd-data synth data=synthetic_clevr num_images=2000 resolution=128
 
-giraffehd-data prepare SOURCE OUTPUT --resolution R [--resolution R2 ...] [--zip] [--crop L T W H]
-    Resize an image collection (folder or zip) once, so training does not resize every epoch.
-    giraffehd-data prepare --help for every option.
+giraffehd-data prepare source=SOURCE output=OUTPUT [KEY=VALUE ...]
+    Resize an image collection (folder or zip) once, so training does not resize every epoch
+    (conf/prepare.yaml; Hydra overrides), e.g.
+    giraffehd-data prepare source=photos/ output=data/my_cars resolutions=[64,256]
+    giraffehd-data prepare source=faces.zip output=data/faces zip=true crop=[0,20,178,178]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,16 +29,22 @@ from giraffehd.entry_point import os_error_line
 from giraffehd.scene import ScenePrior
 
 
+def compose_checked(config_name: str, overrides: list[str]):
+    """``conf/<config_name>.yaml`` with Hydra overrides applied, each keeping its key's kind of value."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name, overrides)
+        check_override_kinds(cfg, overrides, config_name)
+    return cfg
+
+
 def compose_synth_config(overrides: list[str]):
     """The resolved ``synth`` config with Hydra overrides applied."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("synth", overrides)
-        if "synthetic" not in cfg:
-            raise ValueError(
-                "this data preset is not a synthetic preset (no synthetic: section); "
-                "use data=synthetic_car or data=synthetic_clevr"
-            )
-        check_override_kinds(cfg, overrides, "synth")
+    cfg = compose_checked("synth", overrides)
+    if "synthetic" not in cfg:
+        raise ValueError(
+            "this data preset is not a synthetic preset (no synthetic: section); "
+            "use data=synthetic_car or data=synthetic_clevr"
+        )
     return cfg
 
 
@@ -69,15 +76,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     try:
+        if command in ("synth", "prepare") and rest and rest[0] in ("-h", "--help"):
+            print(__doc__.strip())
+            return
         if command == "synth":
-            if rest and rest[0] in ("-h", "--help"):
-                print(__doc__.strip())
-                return
             print(f"wrote {run_synth(rest)}")
         elif command == "prepare":
-            parser = argparse.ArgumentParser(prog="giraffehd-data prepare", description=prepare.__doc__)
-            prepare.add_arguments(parser)
-            for path in prepare.run(parser.parse_args(rest)):
+            for path in prepare.run(compose_checked("prepare", rest)):
                 print(f"wrote {path}")
         else:
             print(

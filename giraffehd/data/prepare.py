@@ -6,7 +6,6 @@ image is done, so an interrupted run never leaves a half-written target (a kille
 hidden ``.R.tmp-*`` entry behind, which :func:`find_images` ignores).
 """
 
-import argparse
 import io
 import os
 import secrets
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from jaxtyping import UInt8
+from omegaconf import ListConfig, OmegaConf
 from PIL import Image
 from tqdm import tqdm
 
@@ -158,40 +158,26 @@ def prepare_dataset(
     return targets
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``giraffehd-data prepare``."""
-    parser.add_argument("source", help="folder (searched recursively) or .zip archive of images")
-    parser.add_argument("output", help="folder to write one target per resolution into")
-    parser.add_argument(
-        "--resolution",
-        dest="resolutions",
-        type=int,
-        action="append",
-        required=True,
-        metavar="R",
-        help="side of the square output images, a power of two in [8, 1024]; repeat for several",
-    )
-    parser.add_argument("--zip", dest="as_zip", action="store_true", help="write OUTPUT/R.zip instead of OUTPUT/R/")
-    parser.add_argument(
-        "--crop",
-        nargs=4,
-        type=int,
-        metavar=("LEFT", "TOP", "WIDTH", "HEIGHT"),
-        help="crop this box (pixels of the original) before resizing",
-    )
-    parser.add_argument("--skip-corrupt", action="store_true", help="leave out unreadable images, with a warning")
-    parser.add_argument("--overwrite", action="store_true", help="replace targets that already exist")
-
-
-def run(args: argparse.Namespace) -> list[Path]:
-    """Run ``giraffehd-data prepare`` with parsed arguments; returns the written targets."""
-    crop = None if args.crop is None else CropBox(*args.crop)
+def run(cfg) -> list[Path]:
+    """Run ``giraffehd-data prepare`` on its config (conf/prepare.yaml with the command line's overrides);
+    returns the written targets."""
+    for key in ("source", "output"):
+        if OmegaConf.is_missing(cfg, key):
+            raise DataError(f"{key} is required: giraffehd-data prepare source=FOLDER_OR_ZIP output=FOLDER")
+    crop = OmegaConf.to_container(cfg.crop) if isinstance(cfg.crop, ListConfig) else cfg.crop
+    if crop is not None and not (
+        isinstance(crop, list) and len(crop) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in crop)
+    ):
+        raise DataError(f"crop must be [left, top, width, height] in whole pixels, or null, got {crop!r}")
+    resolutions = list(cfg.resolutions)
+    if not all(isinstance(r, int) and not isinstance(r, bool) for r in resolutions):
+        raise DataError(f"resolutions must list whole pixel sides, e.g. [64,256], got {resolutions}")
     return prepare_dataset(
-        args.source,
-        args.output,
-        args.resolutions,
-        as_zip=args.as_zip,
-        crop=crop,
-        skip_corrupt=args.skip_corrupt,
-        overwrite=args.overwrite,
+        cfg.source,
+        cfg.output,
+        resolutions,
+        as_zip=bool(cfg.zip),
+        crop=None if crop is None else CropBox(*crop),
+        skip_corrupt=bool(cfg.skip_corrupt),
+        overwrite=bool(cfg.overwrite),
     )

@@ -1,12 +1,12 @@
-import argparse
 import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from giraffehd.data.cli import main as data_main
 from giraffehd.data.image_files import CropBox, DataError, find_images
-from giraffehd.data.prepare import add_arguments, prepare_dataset, run
+from giraffehd.data.prepare import prepare_dataset
 
 
 def _source(root, count: int = 3):
@@ -100,16 +100,34 @@ def test_output_inside_the_source_is_not_read_back(tmp_path):
     assert len(list(target.iterdir())) == 3
 
 
-def test_command_line_arguments(tmp_path):
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
+def test_the_command_takes_overrides_like_every_other(tmp_path, capsys):
     source = _source(tmp_path / "src")
-    argv = [str(source), str(tmp_path / "out"), "--resolution", "8", "--resolution", "16", "--zip"]
-    args = parser.parse_args([*argv, "--crop", "0", "0", "20", "20", "--skip-corrupt", "--overwrite"])
-    assert args.resolutions == [8, 16] and args.as_zip and args.crop == [0, 0, 20, 20]
-    assert args.skip_corrupt and args.overwrite
-    assert run(args) == [tmp_path / "out" / "8.zip", tmp_path / "out" / "16.zip"]
-    defaults = parser.parse_args(argv[:4])
-    assert not defaults.as_zip and defaults.crop is None and not defaults.overwrite
-    with pytest.raises(SystemExit):
-        parser.parse_args(argv[:2])  # --resolution is required
+    out = tmp_path / "out"
+    data_main(["prepare", f"source={source}", f"output={out}", "resolutions=[8,16]", "zip=true",
+               "crop=[0,0,20,20]", "skip_corrupt=true"])  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["16.zip", "8.zip"]
+    assert capsys.readouterr().out.splitlines() == [f"wrote {out / '8.zip'}", f"wrote {out / '16.zip'}"]
+    data_main(["prepare", f"source={source}", f"output={out}"])  # the default: one folder at 256 px
+    assert (out / "256").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ([], "source is required: giraffehd-data prepare source=FOLDER_OR_ZIP output=FOLDER"),
+        (["output=X"], "source is required"),
+        (["crop=[1,2,3]"], "crop must be [left, top, width, height] in whole pixels, or null, got [1, 2, 3]"),
+        (["crop=abc"], "crop must be [left, top, width, height] in whole pixels, or null, got 'abc'"),
+        (["resolutions=256"], "resolutions must be a list, such as [a,b] (its default is [256]), got 256"),
+        (["zip=maybe"], "zip must be true or false"),
+    ],
+)
+def test_bad_prepare_input_is_one_line_naming_the_key(tmp_path, capsys, overrides, message):
+    source = _source(tmp_path / "src")
+    given = [f"source={source}", f"output={tmp_path / 'out'}"] if "source is required" not in message else []
+    with pytest.raises(SystemExit) as stop:
+        data_main(["prepare", *given, *overrides])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("giraffehd-data prepare: error: ") and message in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
