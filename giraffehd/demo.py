@@ -27,8 +27,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from giraffehd.allocator import keep_freed_memory
 from giraffehd.config_types import CONF_DIR, check_override_kinds
-from giraffehd.train import check_config
 from giraffehd.training.module import NonFiniteLossError
+from giraffehd.training.preflight import check_config
 
 STAGES = ("showcase", "data", "train", "render", "eval")
 

@@ -120,7 +120,8 @@ def recipe_module(experiment: str, overrides: tuple[str, ...] = ()):
     from hydra import compose, initialize_config_dir
 
     from giraffehd.config_types import CONF_DIR
-    from giraffehd.train import build_module, check_config
+    from giraffehd.train import build_module
+    from giraffehd.training.preflight import check_config
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", [f"experiment={experiment}", "data.path=/nonexistent", *overrides])

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from giraffehd.model.generator import Generator
-from giraffehd.train import build_module, check_config, train
+from giraffehd.train import build_module, train
+from giraffehd.training.preflight import check_config
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
 RAMP = "training.mask_steepness_ramp={start:1.0,from_step:0,to_step:2}"

@@ -19,11 +19,12 @@ from giraffehd.model.generator import Generator
 from giraffehd.model.legacy import LEGACY_TARGET
 from giraffehd.model_io import load_model
 from giraffehd.torch_files import CheckpointError, load_checkpoint_file
-from giraffehd.train import build_module, check_config, train
+from giraffehd.train import build_module, train
 from giraffehd.training import mask_losses as mask_losses_file
 from giraffehd.training import module as module_file
 from giraffehd.training.loss_settings import LossSettings
 from giraffehd.training.module import CHECKPOINT_VERSION, NonFiniteLossError
+from giraffehd.training.preflight import check_config
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
 
