@@ -60,11 +60,13 @@ def test_the_scene_scorecard_is_written_and_deterministic(scenes_run, scenes_dat
     run(config(*common, f"output_dir={tmp_path / 'b'}"))
     card = json.loads((first / "scorecard.json").read_text())
     assert card == json.loads((tmp_path / "b" / "scorecard.json").read_text())
-    assert {"count", "translation", "isolation", "colour"} == card["model"].keys() == card["floor"].keys()
+    assert {"count", "translation", "isolation", "colour", "shapes"} == card["model"].keys() == card["floor"].keys()
+    assert card["floor"]["shapes"]["data_shares"].keys() == set(CLASSES)
     assert list(card["model"]["count"]["per_count"]) == ["1", "2", "3"]
     assert [r["edit"] for r in card["model"]["isolation"]] == ["move", "recolour", "remove"]
     text = (first / "scorecard.md").read_text()
     assert "| count read right, 3 objects |" in text and "| recoloured object reads as its partner's colour |" in text
+    assert "| shapes read (" in text and "total variation |" in text
 
 
 def test_bad_inputs_are_named_in_one_line(scenes_run, scenes_dataset, scene_evaluator_file, tiny_run, tmp_path):

@@ -1,7 +1,7 @@
 """giraffehd-eval-scenes: the per-object scorecard of a multi-object model (conf/eval_scenes.yaml).
 
     giraffehd-eval-scenes                                             # models/clevr_64.pt
-    giraffehd-eval-scenes checkpoint=runs/clevr_cpu_64 metrics=[count,translation,isolation,colour,fid]
+    giraffehd-eval-scenes checkpoint=runs/clevr_cpu_64 metrics=[count,translation,isolation,colour,shapes,fid]
 
 Every figure is measured twice, on the model and on the dataset's own renderer drawing the same scenes
 (the floor: what the scene evaluator reads from true images), beside its chance level. Inputs are
@@ -29,12 +29,13 @@ from giraffehd.evaluation.scenes.controls import (
 from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, load_scene_evaluator, read_scenes
 from giraffehd.evaluation.scenes.geometry import separated_scenes
 from giraffehd.evaluation.scenes.isolation import isolation
+from giraffehd.evaluation.scenes.shapes import shape_shares
 from giraffehd.evaluation.sources import ImageSource, generator_source, seeded_images, synthetic_source
 from giraffehd.model_io import LoadedModel, load_model
 from giraffehd.outputs import check_output_folder
 from giraffehd.torch_files import CheckpointError
 
-METRICS = ("count", "translation", "isolation", "colour", "fid")
+METRICS = ("count", "translation", "isolation", "colour", "shapes", "fid")
 
 
 def protocol_from(cfg: DictConfig) -> SceneProtocol:
@@ -54,7 +55,7 @@ def check_inputs(model: LoadedModel, evaluator: SceneEvaluator, dataset: Synthet
 
 
 def measure(
-    source: ImageSource, reader, model: LoadedModel, protocol: SceneProtocol, metrics, num_colours: int
+    source: ImageSource, reader, model: LoadedModel, protocol: SceneProtocol, metrics, dataset: SyntheticDataset
 ) -> dict:
     """The chosen measures on one image source (the model or the floor), as plain records."""
     resolution = model.generator.image_resolution
@@ -68,7 +69,9 @@ def measure(
     if "isolation" in metrics:
         out["isolation"] = [asdict(r) for r in isolation(source, reader, scenes, x_range, protocol, resolution)]
     if "colour" in metrics:
-        out["colour"] = asdict(colour_control(source, reader, scenes, protocol, resolution, num_colours))
+        out["colour"] = asdict(colour_control(source, reader, scenes, protocol, resolution, len(dataset.palette)))
+    if "shapes" in metrics:
+        out["shapes"] = asdict(shape_shares(source, reader, scenes, protocol.batch_size, dataset))
     return out
 
 
@@ -131,6 +134,14 @@ def scorecard_markdown(card: dict) -> str:
             f"| other objects keep their colour | {_percent(c['others_keep'])} | {_percent(f['others_keep'])} "
             f"| {_percent(c['chance'])} | >= 98% |"
         )
+    if "shapes" in model:
+        m, f = model["shapes"], floor["shapes"]
+        data = ", ".join(f"{name} {_percent(share)}" for name, share in m["data_shares"].items())
+        read = ", ".join(f"{name} {_percent(share)}" for name, share in m["shares"].items())
+        rows.append(
+            f"| shapes read ({read}) against the data's ({data}), total variation | {m['total_variation']:.3f} "
+            f"| {f['total_variation']:.3f} | {m['chance']:.3f} | <= 0.10 |"
+        )
     if "fid" in card:
         q = card["fid"]
         floor_text = "" if q.get("floor_fid") is None else f"{q['floor_fid']:.2f} / {q['floor_kid']:.4f}"
@@ -179,9 +190,9 @@ def run(cfg: DictConfig) -> Path:
         "evaluator_heldout": evaluator.report.get("heldout"),
     }
     print("measuring the model ...", file=sys.stderr)
-    card["model"] = measure(generator_source(model.generator), reader, model, protocol, controls, len(dataset.palette))
+    card["model"] = measure(generator_source(model.generator), reader, model, protocol, controls, dataset)
     print("measuring the floor (the dataset's renderer on the same scenes) ...", file=sys.stderr)
-    card["floor"] = measure(floor_source, reader, model, protocol, controls, len(dataset.palette))
+    card["floor"] = measure(floor_source, reader, model, protocol, controls, dataset)
     if "fid" in metrics:
         card["fid"] = quality(cfg, model)
     markdown = scorecard_markdown(card)
