@@ -70,7 +70,9 @@ class ImageDataModule(lightning.LightningDataModule):
             return
         collection = find_images(self.path)
         if self.check_files:
-            collection = check_images(collection, skip_corrupt=self.skip_corrupt, resolution=self.resolution)
+            collection = check_images(
+                collection, skip_corrupt=self.skip_corrupt, resolution=self.resolution, skip_key="data.skip_corrupt"
+            )
         self.dataset = ImageDataset(collection, self.resolution, hflip=self.hflip, crop=self.crop, seed=self.seed)
 
     @property

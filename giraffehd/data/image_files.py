@@ -167,11 +167,16 @@ def name_list(names: Sequence[str]) -> str:
 
 
 def check_images(
-    collection: ImageCollection, skip_corrupt: bool, use_cache: bool = True, resolution: int | None = None
+    collection: ImageCollection,
+    skip_corrupt: bool,
+    use_cache: bool = True,
+    resolution: int | None = None,
+    skip_key: str = "skip_corrupt",
 ) -> ImageCollection:
     """Decode every image once (remembered per file, see :mod:`giraffehd.data.image_check`); fail on the
     bad ones, or skip them with one warning. After this, reading any kept image succeeds. With
-    ``resolution``, one warning also counts the images smaller than it (they will be upscaled)."""
+    ``resolution``, one warning also counts the images smaller than it (they will be upscaled).
+    ``skip_key`` is the caller's name for ``skip_corrupt`` in the refusal's hint."""
     from giraffehd.data.image_check import decode_all
 
     found = decode_all(collection, use_cache=use_cache)
@@ -190,7 +195,7 @@ def check_images(
         name, reason = bad[0]
         raise DataError(
             f"{len(bad)} of {len(collection)} images in {collection.root} cannot be read, the first is {name}: "
-            f"{reason} (skip_corrupt drops them)"
+            f"{reason} ({skip_key}=true leaves them out)"
         )
     bad_names = {name for name, _ in bad}
     kept = [name for name in collection.names if name not in bad_names]

@@ -53,7 +53,7 @@ def readable(images: ImageCollection, skip_broken: bool) -> ImageCollection:
     with ``skip_broken`` is left out with one note, instead of stopping a long run part-way."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        kept = check_images(images, skip_corrupt=skip_broken, use_cache=False)
+        kept = check_images(images, skip_corrupt=skip_broken, use_cache=False, skip_key="skip_broken")
     for warning in caught:
         print(f"giraffehd-invert: note: {warning.message}", file=sys.stderr)
     return kept

@@ -121,6 +121,7 @@ def test_a_folder_is_checked_before_the_first_inversion_and_broken_images_can_be
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "1 of 2 images in" in err[0] and "the first is a_broken.png" in err[0]
+    assert err[0].endswith("(skip_broken=true leaves them out)")
     assert not (tmp_path / "out").exists()  # refused before any work, though the broken image sorts first
     _main(monkeypatch, f"image={folder}", f"output_dir={tmp_path / 'out'}", *quick, "skip_broken=true")
     captured = capsys.readouterr()

@@ -232,7 +232,8 @@ def test_an_image_only_decoding_finds_broken_is_skipped_or_refused_before_traini
     start = blob.index(b"IDAT") + 20
     blob[start : start + 40] = bytes(40)  # damaged compressed pixels; the header still reads
     (data / "zz_damaged.png").write_bytes(bytes(blob))
-    with pytest.raises(ValueError, match="the first is zz_damaged.png: .*skip_corrupt drops them"):  # strict
+    strict = r"the first is zz_damaged.png: .*\(data\.skip_corrupt=true leaves them out\)"
+    with pytest.raises(ValueError, match=strict):
         train_config_run(data, tmp_path / "strict", "trainer.max_steps=1")
     assert not (tmp_path / "strict").exists()  # refused before anything was written
     with pytest.warns(UserWarning, match="skipping 1 unreadable images .*zz_damaged.png"):
