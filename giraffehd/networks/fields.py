@@ -41,7 +41,10 @@ class FeatureField(nn.Module):
 
     ``num_layers`` hidden layers of width ``hidden_dim`` with ReLU; at layer ``skip_layer`` the encoded
     point and the shape style are added again (GIRAFFE's skip). Density is softplus-activated, so it is
-    non-negative; with ``box_half_size`` set it is exactly zero outside [-h, h]^3.
+    non-negative; with ``box_half_size`` set it is exactly zero outside [-h, h]^3. ``position_scale``
+    divides the point before the encoding (the box test still sees the point itself): GIRAFFE divides the
+    background's points by 12, so that its field varies slowly across the scene and cannot paint
+    object-sized detail, which the objects are then left to draw.
     """
 
     def __init__(
@@ -54,8 +57,11 @@ class FeatureField(nn.Module):
         num_frequencies: int = 10,
         condition_on_appearance: bool = False,
         box_half_size: float | None = 1.0,
+        position_scale: float | int = 1.0,
     ) -> None:
         super().__init__()
+        if not position_scale > 0:
+            raise ValueError(f"position_scale must be positive, got {position_scale}")
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
         if skip_layer is not None and not 0 < skip_layer < num_layers:
@@ -63,6 +69,7 @@ class FeatureField(nn.Module):
         self.num_frequencies = num_frequencies
         self.skip_layer = skip_layer
         self.box_half_size = box_half_size
+        self.position_scale = position_scale
         encoded_dim = 3 + 6 * num_frequencies
         self.input_points = nn.Linear(encoded_dim, hidden_dim)
         self.input_shape = nn.Linear(w_dim, hidden_dim, bias=False)
@@ -97,7 +104,8 @@ class FeatureField(nn.Module):
         self, points: Float[Tensor, "B N P 3"], w_shape: Float[Tensor, "B N W"]
     ) -> tuple[Float[Tensor, "B N P D"], Float[Tensor, "B N P"]]:
         """The last hidden layer and the density."""
-        encoded = positional_encoding(points, self.num_frequencies)
+        scaled = points if self.position_scale == 1.0 else points / self.position_scale
+        encoded = positional_encoding(scaled, self.num_frequencies)
         h = (self.input_points(encoded) + self.input_shape(w_shape)[:, :, None]).relu_()
         for index, layer in enumerate(self.hidden, start=1):
             if index == self.skip_layer:

@@ -109,3 +109,20 @@ def test_in_place_activations_give_the_plain_fields_values_and_gradients():
     assert g0.keys() == g1.keys()
     for name in g0:
         assert torch.equal(g0[name], g1[name]), name
+
+
+def test_a_position_scale_is_the_same_field_at_points_divided_by_it():
+    torch.manual_seed(0)
+    scaled = FeatureField(8, 5, hidden_dim=16, num_layers=3, skip_layer=1, box_half_size=None, position_scale=12.0)
+    plain = FeatureField(8, 5, hidden_dim=16, num_layers=3, skip_layer=1, box_half_size=None)
+    plain.load_state_dict(scaled.state_dict())  # the scale adds no weights
+    points, w = torch.randn(2, 1, 40, 3) * 4, torch.randn(2, 1, 8)
+    ours, theirs = scaled(points, w), plain(points / 12.0, w)
+    torch.testing.assert_close(ours.density, theirs.density, rtol=0, atol=0)
+    torch.testing.assert_close(ours.features, theirs.features, rtol=0, atol=0)
+    # A slower field: neighbouring points a tenth of a unit apart differ less than in the plain field.
+    step = torch.tensor([0.1, 0.0, 0.0])
+    change = (scaled(points + step, w).features - ours.features).abs().mean()
+    assert change < (plain(points + step, w).features - plain(points, w).features).abs().mean()
+    with pytest.raises(ValueError, match="position_scale must be positive, got 0"):
+        FeatureField(8, 5, position_scale=0)
