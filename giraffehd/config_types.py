@@ -20,8 +20,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 _MISSING = object()
 
-# Keys whose default is null (an automatic choice) and whose value, when given, is a number: the kind
-# their value must have, by the dotted key in any command's config.
+# Keys that take null (an automatic choice, or "off") or else a number: the kind of number, by the dotted
+# key in any command's config. For a key whose default is null it is the only record of its kind.
 NULLABLE_KINDS: dict[str, int | float] = {
     "threads": 1,
     "threshold": 1.0,  # export_mesh

@@ -45,11 +45,13 @@ class LoadedModel:
     path: Path  # the file read
 
 
-def _checkpoint_file(path: Path | None) -> Path:
+def _checkpoint_file(path: str | Path | None) -> Path:
+    """The checkpoint file that ``path`` names: the file itself, or a run folder's last checkpoint."""
     if path is None:
         raise CheckpointError(
             "checkpoint is required: checkpoint=RUN_FOLDER, a training checkpoint or an exported model"
         )
+    path = Path(path)
     if path.is_dir():
         last = path / "checkpoints" / "last.ckpt"
         if not last.is_file():
@@ -110,7 +112,7 @@ def _upgrade(state: dict[str, torch.Tensor], config: dict, file: Path) -> tuple[
 
 def read_generator_state(path: str | Path | None) -> tuple[dict[str, torch.Tensor], dict, int]:
     """(EMA generator weights, config, step) of a run folder, checkpoint or exported model, in today's layout."""
-    file = _checkpoint_file(None if path is None else Path(path))
+    file = _checkpoint_file(path)
     state, config, step = _read(file)
     state, config = _upgrade(state, config, file)
     return state, config, step
@@ -118,7 +120,7 @@ def read_generator_state(path: str | Path | None) -> tuple[dict[str, torch.Tenso
 
 def load_model(path: str | Path | None, device: str | torch.device = "cpu") -> LoadedModel:
     """Rebuild the EMA generator and its prior from a run folder, a checkpoint or an exported model."""
-    file = _checkpoint_file(None if path is None else Path(path))
+    file = _checkpoint_file(path)
     state, config, step = read_generator_state(file)
     try:
         generator = instantiate(OmegaConf.create(config["model"]))

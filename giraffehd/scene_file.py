@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from giraffehd.inputs import check_input_file
 from giraffehd.rendering.camera import MAX_ELEVATION_DEG
 from giraffehd.scene import FIELD_NAMES, Range, SceneParameters, ScenePrior
@@ -95,22 +97,9 @@ def _refuse_constant(name: str) -> float:
 
 
 def _shapes(prior: ScenePrior) -> dict[str, tuple[int, ...]]:
-    """Each field's shape for one scene of this model (the batch axis dropped)."""
-    n, z = prior.num_objects, prior.z_dim
-    return {
-        "object_shape": (n, z),
-        "object_appearance": (n, z),
-        "background_shape": (z,),
-        "background_appearance": (z,),
-        "camera_azimuth_deg": (),
-        "camera_elevation_deg": (),
-        "camera_radius": (),
-        "camera_fov_deg": (),
-        "object_rotation_deg": (n,),
-        "object_translation": (n, 3),
-        "object_scale": (n, 3),
-        "object_present": (n,),
-    }
+    """Each field's shape for one scene of this model (the batch axis dropped), read off a scene it draws."""
+    template = prior.sample(1, torch.Generator().manual_seed(0))
+    return {name: tuple(getattr(template, name).shape[1:]) for name in FIELD_NAMES}
 
 
 def _check_record(record: Any, prior: ScenePrior, where: str) -> list[str]:

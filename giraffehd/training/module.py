@@ -35,7 +35,6 @@ from functools import partial
 
 import lightning
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from giraffehd.losses import anchor_loss, discriminator_loss, generator_loss, nonfinite_check, r1_penalty
@@ -46,19 +45,14 @@ from giraffehd.model.image_compositor import ImageCompositor
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.rendering.box_projection import projected_box_mask, projected_box_rects, rects_to_masks
 from giraffehd.scene import SceneParameters, ScenePrior
+from giraffehd.training.dual_discrimination import dual_fake, dual_real
 from giraffehd.training.ema import update_ema
 from giraffehd.training.loss_settings import LossSettings
 from giraffehd.training.mask_losses import MaskLosses, mask_losses
 from giraffehd.training.steepness_ramp import SteepnessRamp
 
-# The generator's parts that ``part_lr`` may give a learning rate of their own, and their module paths.
-GENERATOR_PARTS = PART_PATHS
 CHECKPOINT_VERSION = 1  # the checkpoint's extra entries; the generator's layout is in its stored config
 GIRAFFE_HD_LOSSES = LossSettings()
-
-
-def _upsampled(image: Tensor, resolution: int) -> Tensor:
-    return F.interpolate(image, size=resolution, mode="bilinear", align_corners=False)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -91,8 +85,8 @@ class GiraffeHDModule(lightning.LightningModule):
             raise ValueError(f"style_mixing_prob must be in [0, 1], got {style_mixing_prob}")
         part_lr = dict(part_lr or {})
         for part, lr in part_lr.items():
-            if part not in GENERATOR_PARTS:
-                raise ValueError(f"part_lr has no part {part!r}; the parts are {', '.join(GENERATOR_PARTS)}")
+            if part not in PART_PATHS:
+                raise ValueError(f"part_lr has no part {part!r}; the parts are {', '.join(PART_PATHS)}")
             if not lr > 0:
                 raise ValueError(f"part_lr.{part} must be positive, got {lr}")
         seen = generator.image_resolution if crop_size is None else crop_size
@@ -170,7 +164,7 @@ class GiraffeHDModule(lightning.LightningModule):
         group (at the optimizer's rate), then one group per part named in ``part_lr``."""
         frozen = self._frozen_ids
         parts = {
-            name: [p for p in self.generator.get_submodule(GENERATOR_PARTS[name]).parameters() if id(p) not in frozen]
+            name: [p for p in self.generator.get_submodule(PART_PATHS[name]).parameters() if id(p) not in frozen]
             for name in self.part_lr
         }
         own = {id(p) for params in parts.values() for p in params} | frozen
@@ -282,22 +276,15 @@ class GiraffeHDModule(lightning.LightningModule):
         return found
 
     def _fake_input(self, out) -> Tensor:
-        """What D sees of a generated image: the image, and with dual discrimination beside it the
-        generator's low-resolution image, upsampled (EG3D's dual discrimination: the upsampler cannot
-        drift from its most direct reading of the 3D render without D noticing the mismatch)."""
-        if not self.dual_discrimination:
-            return out.image
-        return torch.cat([out.image, _upsampled(out.low_image, out.image.shape[-1])], dim=1)
+        """What D sees of a generated image (beside its low-resolution image with dual discrimination)."""
+        return dual_fake(out.image, out.low_image) if self.dual_discrimination else out.image
 
     def _real_input(self, real: Tensor) -> Tensor:
-        """A real image as D sees it: with dual discrimination, beside its own low-resolution version
-        (area-downsampled to the feature resolution, upsampled back as the fake's is)."""
+        """A real image as D sees it (beside its own low-resolution version with dual discrimination)."""
         if not self.dual_discrimination:
             return real
         low_resolution = getattr(self.generator.compositor, "low_resolution", self.generator.feature_resolution)
-        size = real.shape[-1] * low_resolution // self.generator.image_resolution  # a window's share of it
-        low = F.interpolate(real, size=size, mode="area")
-        return torch.cat([real, _upsampled(low, real.shape[-1])], dim=1)
+        return dual_real(real, low_resolution, self.generator.image_resolution)
 
     def _stop_if_not_finite(self, step: int, values: dict[str, Tensor]) -> None:
         bad = nonfinite_check(values)

@@ -9,6 +9,7 @@ from conftest import tiny_generator
 
 from giraffehd.networks.discriminator import Discriminator
 from giraffehd.scene import ScenePrior
+from giraffehd.training.dual_discrimination import dual_fake, dual_real
 from giraffehd.training.module import GiraffeHDModule
 
 ADAM = functools.partial(torch.optim.Adam, lr=1e-3, betas=(0.0, 0.99))
@@ -63,3 +64,21 @@ def test_a_dual_training_step_updates_both_networks():
 def test_mismatched_settings_are_refused(in_channels, dual, layout, message):
     with pytest.raises(ValueError, match=message):
         module(tiny_generator(layout=layout), in_channels, dual)
+
+
+def test_a_fake_is_paired_with_its_own_low_image_upsampled():
+    image = torch.rand(2, 3, 8, 8)
+    low = torch.tensor([0.25, 0.5, 0.75]).view(1, 3, 1, 1).expand(2, 3, 4, 4)  # constant per channel
+    paired = dual_fake(image, low)
+    assert torch.equal(paired[:, :3], image)
+    torch.testing.assert_close(paired[:, 3:], low[:, :, :1, :1].expand(2, 3, 8, 8))
+
+
+def test_a_real_image_is_paired_with_its_area_average_at_the_low_resolution():
+    checker = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2  # 0/1 checkerboard
+    real = checker.float().expand(1, 3, 8, 8)
+    paired = dual_real(real, low_resolution=4, image_resolution=8)  # 2x2 blocks average to 0.5
+    assert torch.equal(paired[:, :3], real)
+    torch.testing.assert_close(paired[:, 3:], torch.full((1, 3, 8, 8), 0.5))
+    window = dual_real(real[..., :4, :4], low_resolution=4, image_resolution=8)  # a crop keeps the factor
+    torch.testing.assert_close(window[:, 3:], torch.full((1, 3, 4, 4), 0.5))

@@ -45,8 +45,8 @@ def shape_shares(
 ) -> ShapeShares:
     """The classes read in ``scenes`` rendered by ``source``, as shares, against the data set's shares."""
     _, readings = render_and_read(source, reader, scenes, batch_size)
-    classes = torch.cat([reading.class_index for reading in readings]) if readings else torch.zeros(0)
-    counts = torch.bincount(classes.long(), minlength=len(dataset.classes)).tolist() if classes.numel() else []
+    classes = torch.cat([torch.zeros(0, dtype=torch.long), *(reading.class_index for reading in readings)])
+    counts = torch.bincount(classes, minlength=len(dataset.classes)).tolist()
     total = sum(counts)
     shares = {name: (counts[k] / total if total else 0.0) for k, name in enumerate(dataset.classes)}
     reference = data_shares(dataset)
