@@ -71,7 +71,7 @@ def count_errors(source, reader, scenes, batch_size):
             (delta[counts == k] == 0).float().mean().item(),
             (delta[counts == k] > 0).float().mean().item(),
         )
-        for k in range(1, n + 1)
+        for k in range(0, n + 1)
     ]
 
 

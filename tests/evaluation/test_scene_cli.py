@@ -62,10 +62,11 @@ def test_the_scene_scorecard_is_written_and_deterministic(scenes_run, scenes_dat
     assert card == json.loads((tmp_path / "b" / "scorecard.json").read_text())
     assert {"count", "translation", "isolation", "colour", "shapes"} == card["model"].keys() == card["floor"].keys()
     assert card["floor"]["shapes"]["data_shares"].keys() == set(CLASSES)
-    assert list(card["model"]["count"]["per_count"]) == ["1", "2", "3"]
+    assert list(card["model"]["count"]["per_count"]) == ["0", "1", "2", "3"]
     assert [r["edit"] for r in card["model"]["isolation"]] == ["move", "recolour", "remove"]
     text = (first / "scorecard.md").read_text()
-    assert "| count read right, 3 objects |" in text and "| recoloured object reads as its partner's colour |" in text
+    assert "| the background alone read as empty |" in text and "| count read right, 3 objects |" in text
+    assert "| recoloured object reads as its partner's colour |" in text
     assert "| shapes read (" in text and "total variation |" in text
 
 

@@ -29,13 +29,16 @@ COLOURS = torch.tensor([[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
 PROTOCOL = SceneProtocol(num_scenes=6, sweep_steps=5, min_separation_px=6.0, batch_size=8)
 
 
-def dot_source(scene, ignore_slot=None, stuck=False):
+def dot_source(scene, ignore_slot=None, stuck=False, background_dot=False):
     """One pixel per present object at its projected centre (slot ``ignore_slot`` not drawn; ``stuck``:
-    x moves are ignored) in the colour its appearance code's sign picks."""
+    x moves are ignored) in the colour its appearance code's sign picks; ``background_dot``: the
+    background paints one more dot in a corner, whatever the objects."""
     shown = scene if not stuck else scene.replace(object_translation=torch.zeros_like(scene.object_translation))
     centres = projected_centres(shown, RES).floor().long().clamp(0, RES - 1)
     colour = (scene.object_appearance[..., 0] > 0).long() + (scene.object_appearance[..., 1] > 0).long()
     image = -torch.ones(scene.batch_size, 3, RES, RES)
+    if background_dot:
+        image[:, :, 1, 1] = COLOURS[0]
     for b in range(scene.batch_size):
         for n in range(scene.num_objects):
             if scene.object_present[b, n] and n != ignore_slot:
@@ -112,7 +115,8 @@ def test_edits_change_only_the_target_object(scenes):
 
 def test_a_perfect_source_scores_full_counts_no_error_and_full_isolation(scenes):
     counts = count_accuracy(dot_source, dot_reader, scenes, 8)
-    assert counts.overall == 1.0 and counts.per_count == {1: 1.0, 2: 1.0, 3: 1.0}
+    assert counts.overall == 1.0 and counts.per_count == {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0}
+    assert counts.chance == 0.25  # a uniform guess among 0..3
     moved = translation_control(dot_source, dot_reader, scenes, (-0.5, 0.5), PROTOCOL, RES)
     assert moved.error_px <= 0.75 and moved.chance_px > 5 and moved.frames > 0  # a dot is off by rounding only
     for result in isolation(dot_source, dot_reader, scenes, (-0.5, 0.5), PROTOCOL, RES):
@@ -124,7 +128,9 @@ def test_a_perfect_source_scores_full_counts_no_error_and_full_isolation(scenes)
 
 def test_broken_knobs_score_worse(scenes):
     one_dead_slot = count_accuracy(lambda s: dot_source(s, ignore_slot=2), dot_reader, scenes, 8)
-    assert one_dead_slot.per_count == {1: 1.0, 2: 1.0, 3: 0.0}
+    assert one_dead_slot.per_count == {0: 1.0, 1: 1.0, 2: 1.0, 3: 0.0}
+    painted = count_accuracy(lambda s: dot_source(s, background_dot=True), dot_reader, scenes, 8)
+    assert painted.per_count == {0: 0.0, 1: 0.0, 2: 0.0, 3: 0.0}  # every frame reads one object too many
     stuck = translation_control(lambda s: dot_source(s, stuck=True), dot_reader, scenes, (-0.5, 0.5), PROTOCOL, RES)
     assert stuck.error_px > 5
 

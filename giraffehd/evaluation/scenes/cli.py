@@ -101,9 +101,14 @@ def scorecard_markdown(card: dict) -> str:
     rows = ["| measure | model | floor (dataset renderer) | chance | target |", "|---|---|---|---|---|"]
     if "count" in model:
         for k, value in model["count"]["per_count"].items():
+            what, target = (
+                ("the background alone read as empty", ">= 97.5%")
+                if int(k) == 0
+                else (f"count read right, {k} object{'s' if int(k) > 1 else ''}", ">= 95%")
+            )
             rows.append(
-                f"| count read right, {k} object{'s' if int(k) > 1 else ''} | {_percent(value)} "
-                f"| {_percent(floor['count']['per_count'][k])} | {_percent(model['count']['chance'])} | >= 95% |"
+                f"| {what} | {_percent(value)} | {_percent(floor['count']['per_count'][k])} "
+                f"| {_percent(model['count']['chance'])} | {target} |"
             )
     if "translation" in model:
         t, f = model["translation"], floor["translation"]

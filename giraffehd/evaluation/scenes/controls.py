@@ -4,8 +4,8 @@ Every measure takes an image source (giraffehd/evaluation/sources.py: a generato
 renderer, which gives the floor) and a reader (images in [0, 1] to the objects found in each), and
 changes one object of a scene at a time:
 
-- count: objects added one by one (the render sweep ``objects``); does the reader find as many objects
-  as are present?
+- count: objects added one by one, from none (the background alone) to every slot (the render sweep
+  ``objects``); does the reader find as many objects as are present?
 - translation: one object moved along x across the scene; the distance between where it is read and
   where the knob put it (its projected centre), in pixels of the image;
 - isolation: one object moved, recoloured or removed (giraffehd/evaluation/scenes/isolation.py);
@@ -69,29 +69,30 @@ def render_and_read(
 
 @dataclass(frozen=True)
 class CountAccuracy:
-    per_count: dict[int, float]  # objects present -> share of images read with exactly that many
+    per_count: dict[int, float]  # objects present (0: the background alone) -> share read as exactly that many
     overall: float
     chance: float  # a uniform guess among the counts measured
 
 
 def add_objects_sweep(scenes: SceneParameters) -> tuple[Int[Tensor, " M"], SceneParameters]:
-    """Every scene with slots 0..k-1 present for k = 1..N, scene by scene: (k per frame, the frames)."""
+    """Every scene with slots 0..k-1 present for k = 0..N, scene by scene: (k per frame, the frames). k = 0 is
+    the background alone, which should read as empty: a background that paints objects shows there."""
     n = scenes.num_objects
-    counts = torch.arange(1, n + 1).repeat(scenes.batch_size)
-    chosen = scenes.select(torch.arange(scenes.batch_size).repeat_interleave(n))
+    counts = torch.arange(0, n + 1).repeat(scenes.batch_size)
+    chosen = scenes.select(torch.arange(scenes.batch_size).repeat_interleave(n + 1))
     return counts, chosen.replace(object_present=torch.arange(n)[None, :] < counts[:, None])
 
 
 def count_accuracy(
     source: ImageSource, reader: SceneReader, scenes: SceneParameters, batch_size: int = 32
 ) -> CountAccuracy:
-    """Objects added one by one (slots 0..k-1 present, k = 1..N) in each scene: is the count read k?"""
+    """Objects added one by one (slots 0..k-1 present, k = 0..N) in each scene: is the count read k?"""
     n = scenes.num_objects
     counts, chosen = add_objects_sweep(scenes)
     _, readings = render_and_read(source, reader, chosen, batch_size)
     right = torch.tensor([r.count for r in readings]) == counts
-    per_count = {k: right[counts == k].float().mean().item() for k in range(1, n + 1)}
-    return CountAccuracy(per_count, right.float().mean().item(), 1.0 / n)
+    per_count = {k: right[counts == k].float().mean().item() for k in range(0, n + 1)}
+    return CountAccuracy(per_count, right.float().mean().item(), 1.0 / (n + 1))
 
 
 @dataclass(frozen=True)
