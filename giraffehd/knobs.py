@@ -148,3 +148,12 @@ def all_knobs(prior: ScenePrior) -> dict[str, Knob]:
 
 
 KNOB_NAMES = tuple(all_knobs(ScenePrior()))
+_KINDS = {name: knob.kind for name, knob in all_knobs(ScenePrior()).items()}
+
+
+def qualified_name(name: str) -> str:
+    """A knob's name with its kind, as the car scorecard keys and labels its rows: "rotation" ->
+    "object_rotation", "elevation" -> "camera_elevation"."""
+    if name not in _KINDS:
+        raise ValueError(f"unknown knob {name!r}; known: {', '.join(KNOB_NAMES)}")
+    return f"{_KINDS[name]}_{name}"

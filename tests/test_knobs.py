@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from giraffehd.knobs import KNOB_NAMES, all_knobs, mean_box_size
+from giraffehd.knobs import KNOB_NAMES, all_knobs, mean_box_size, qualified_name
 from giraffehd.scene import FIELD_NAMES, ScenePrior
 
 PRIOR = ScenePrior(
@@ -36,6 +36,13 @@ def test_the_registry_has_every_knob_once():
     assert set(KNOB_NAMES) == CAMERA | {"rotation", "translation_x", "translation_y", "translation_z", "scale"}
     assert {name for name, knob in KNOBS.items() if knob.kind == "camera"} == CAMERA
     assert all(knob.field in FIELD_NAMES for knob in KNOBS.values())
+
+
+def test_a_qualified_name_adds_the_kind_as_scorecards_key_rows():
+    assert qualified_name("rotation") == "object_rotation" and qualified_name("elevation") == "camera_elevation"
+    assert qualified_name("translation_x") == "object_translation_x"
+    with pytest.raises(ValueError, match="unknown knob 'object_rotation'; known: azimuth"):
+        qualified_name("object_rotation")
 
 
 @pytest.mark.parametrize("object_index", [1, None])

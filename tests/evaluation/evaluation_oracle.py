@@ -29,7 +29,7 @@ def oracle_source(ignore: str | None = None, leak: float = 0.0):
 
     def render(scene: SceneParameters) -> Rendered:
         b = scene.batch_size
-        rotation = scene.object_rotation_deg[:, 0] * (0 if ignore == "object_rotation" else 1)
+        rotation = scene.object_rotation_deg[:, 0] * (0 if ignore == "rotation" else 1)
         heading = torch.deg2rad(rotation - scene.camera_azimuth_deg)
         background = torch.tanh(scene.background_shape[:, :1] + leak * scene.object_appearance[:, 0, :1])
         image = background[:, :, None, None].expand(b, 3, SIZE, SIZE).clone()

@@ -19,32 +19,30 @@ SEEDS = range(6)
 
 def error(knob: str, source, hold: bool = False, prior: ScenePrior = PRIOR) -> float:
     span = sweep_range(prior, knob, azimuth_if_fixed=(-45, 45))
-    values = sweep_values(*span, 24, angular=knob in ("object_rotation", "camera_azimuth"))
+    values = sweep_values(*span, 24, angular=knob in ("rotation", "azimuth"))
     return swept_error(evaluator_reader(OracleReader()), source, prior, knob, values, SEEDS, 32, hold).mean
 
 
-@pytest.mark.parametrize(
-    "knob", ["object_rotation", "camera_azimuth", "camera_elevation", "object_translation_x", "object_translation_z"]
-)
+@pytest.mark.parametrize("knob", ["rotation", "azimuth", "elevation", "translation_x", "translation_z"])
 def test_a_source_that_obeys_the_knob_scores_zero(knob):
     assert error(knob, oracle_source()) == pytest.approx(0, abs=1e-4)
 
 
 def test_a_source_that_ignores_the_rotation_knob_scores_chance():
-    ignoring = error("object_rotation", oracle_source(ignore="object_rotation"))
-    held = error("object_rotation", oracle_source(), hold=True)
+    ignoring = error("rotation", oracle_source(ignore="rotation"))
+    held = error("rotation", oracle_source(), hold=True)
     assert ignoring == pytest.approx(90, abs=1) and held == pytest.approx(90, abs=1)
 
 
 def test_elevation_chance_is_a_quarter_of_the_range():
-    assert error("camera_elevation", oracle_source(), hold=True) == pytest.approx(5, abs=0.5)
+    assert error("elevation", oracle_source(), hold=True) == pytest.approx(5, abs=0.5)
 
 
 def test_fixed_knobs_are_not_applicable_except_a_stated_azimuth_range():
-    assert sweep_range(PRIOR, "object_translation_y", None) is None
-    assert sweep_range(PRIOR, "camera_azimuth", None) is None
-    assert sweep_range(PRIOR, "camera_azimuth", (-30, 30)) == (-30.0, 30.0)
-    assert sweep_range(PRIOR, "object_rotation", None) == (0.0, 360.0)
+    assert sweep_range(PRIOR, "translation_y", None) is None
+    assert sweep_range(PRIOR, "azimuth", None) is None
+    assert sweep_range(PRIOR, "azimuth", (-30, 30)) == (-30.0, 30.0)
+    assert sweep_range(PRIOR, "rotation", None) == (0.0, 360.0)
 
 
 def test_background_is_stable_when_it_does_not_depend_on_the_foreground():
@@ -77,8 +75,8 @@ def test_metrics_are_deterministic_by_seed():
         out = oracle_source()(scene)
         return Rendered(out.image + 0.2 * scene.object_shape[:, 0, :1, None, None].tanh(), out.mask)
 
-    first = error("object_rotation", noisy)
-    assert error("object_rotation", noisy) == first
+    first = error("rotation", noisy)
+    assert error("rotation", noisy) == first
     a = background_stability(oracle_source(leak=0.01), PRIOR, 16, seed=3)
     assert background_stability(oracle_source(leak=0.01), PRIOR, 16, seed=3) == a
     assert background_stability(oracle_source(leak=0.01), PRIOR, 16, seed=4) != a

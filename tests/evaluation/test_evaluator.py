@@ -79,7 +79,7 @@ def test_the_datasets_own_renders_score_near_the_floor_and_a_frozen_knob_near_ch
     assert report["heldout"]["heading_median_deg"] < 25 and report["heldout"]["colour_accuracy"] > 0.9
     source, values = synthetic_source(dataset), sweep_values(0, 360, 12, angular=True)
     reader = evaluator_reader(evaluator)
-    real = swept_error(reader, source, dataset.prior, "object_rotation", values, range(6))
-    frozen = swept_error(reader, source, dataset.prior, "object_rotation", values, range(6), hold_knob=True)
+    real = swept_error(reader, source, dataset.prior, "rotation", values, range(6))
+    frozen = swept_error(reader, source, dataset.prior, "rotation", values, range(6), hold_knob=True)
     assert real.median < 25 and real.mean < 40 and real.sign == 1
     assert frozen.mean == pytest.approx(90, abs=1)

@@ -126,8 +126,8 @@ def test_a_sweep_of_the_datasets_renders_reads_near_zero_and_a_held_knob_near_ch
     prior = dataset.prior
     source, values = synthetic_source(dataset, 32), sweep_values(0, 360, 8, angular=True)
     reader = match_reader(candidates)
-    real = swept_error(reader, source, prior, "object_rotation", values, range(2))
-    held = swept_error(reader, source, prior, "object_rotation", values, range(2), hold_knob=True)
+    real = swept_error(reader, source, prior, "rotation", values, range(2))
+    held = swept_error(reader, source, prior, "rotation", values, range(2), hold_knob=True)
     assert real.mean < 3 and real.sign == 1 and held.mean == pytest.approx(90, abs=10)
 
 

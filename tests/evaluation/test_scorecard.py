@@ -45,11 +45,9 @@ def control(mean: float, median: float = 0.5, sign: int = 1) -> ControlError:
 
 
 ROWS = (
-    ControlRow("object_rotation", "deg", 0.0, 360.0, 24, control(12.5, 8.25, -1), control(1.25), control(90.5)),
-    ControlRow(
-        "camera_azimuth", "deg", -45.0, 45.0, 24, control(6.5), control(0.75), control(22.5), note="outside the range"
-    ),
-    ControlRow("object_translation_x", "scene units", -0.04, 0.04, 24, control(0.0123), control(0.0045), control(0.02)),
+    ControlRow("rotation", "deg", 0.0, 360.0, 24, control(12.5, 8.25, -1), control(1.25), control(90.5)),
+    ControlRow("azimuth", "deg", -45.0, 45.0, 24, control(6.5), control(0.75), control(22.5), note="outside the range"),
+    ControlRow("translation_x", "scene units", -0.04, 0.04, 24, control(0.0123), control(0.0045), control(0.02)),
     UnmeasuredRow("object_translation_y", "object translation y error (mean)", "not applicable: fixed"),
     BackgroundRow(0.0125, 0.0025, 0.625, 0.5, 0.75, 0.375),
     MaskRow(0.875, 0.95, 0.125),
@@ -197,11 +195,11 @@ def test_the_degraded_floor_and_render_and_match_have_their_own_cells_and_keys()
         return ControlError(mean=mean, median=mean / 2, sign=1, mean_global_offset=global_offset, num_images=96)
 
     elevation = ControlRow(
-        "camera_elevation", "deg", 10.0, 30.0, 24, with_global(1.5, 4.25), with_global(0.25, 0.5),
+        "elevation", "deg", 10.0, 30.0, 24, with_global(1.5, 4.25), with_global(0.25, 0.5),
         with_global(5.0, 5.5), floor_degraded=with_global(0.75, 1.25), global_offset_headline=True,
     )  # fmt: skip
     matched = ControlRow(
-        "object_rotation", "deg", 0.0, 360.0, 24, control(0.5), control(0.25), control(90.0),
+        "rotation", "deg", 0.0, 360.0, 24, control(0.5), control(0.25), control(90.0),
         floor_degraded=control(1.0), reader="render-and-match",
     )  # fmt: skip
     rows = (elevation, matched, MaskRow(0.875, 0.95, 0.125, floor_degraded=0.75))

@@ -5,12 +5,12 @@ generator's figure, its floor (the dataset's own renderer) and its chance level 
 the knob held at each seed's base value, so that its images ignore the knob). Scenes come from
 ``prior.sample(n, torch.Generator().manual_seed(seed))``: the same seeds give the same figures.
 
-Knobs (each a knob of :mod:`giraffehd.knobs`, set on object slot 0, the object the evaluator reads) and
-what the evaluator reads for them:
-- object_rotation: the heading (rotation minus camera azimuth); target = knob - azimuth;
-- camera_azimuth: the heading too; target = rotation - knob (a fixed-azimuth dataset can still score it);
-- camera_elevation: the elevation;
-- object_translation_x / _y / _z: one world axis swept; target and reading in the camera's ground frame.
+Knobs (each a knob of :mod:`giraffehd.knobs`, by its name there, set on object slot 0, the object the
+evaluator reads) and what the evaluator reads for them:
+- rotation: the heading (rotation minus camera azimuth); target = knob - azimuth;
+- azimuth: the heading too; target = rotation - knob (a fixed-azimuth dataset can still score it);
+- elevation: the elevation;
+- translation_x / _y / _z: one world axis swept; target and reading in the camera's ground frame.
 Axis legend: S seeds, K knob values, B scenes.
 """
 
@@ -30,14 +30,8 @@ from giraffehd.evaluation.sources import ImageSource, in_batches
 from giraffehd.knobs import Knob, all_knobs
 from giraffehd.scene import SceneParameters, ScenePrior
 
-KNOBS = {  # the evaluation's name of each knob: the registry's name
-    "object_rotation": "rotation",
-    "camera_azimuth": "azimuth",
-    "camera_elevation": "elevation",
-    "object_translation_x": "translation_x",
-    "object_translation_y": "translation_y",
-    "object_translation_z": "translation_z",
-}
+# The knobs (knobs.py names) whose effect a reader reads back from an image.
+READ_KNOBS = ("rotation", "azimuth", "elevation", "translation_x", "translation_y", "translation_z")
 EVALUATED_SLOT = 0  # the object the evaluator reads, and so the one each knob turns
 # A reader of images of known scenes: the evaluator (which looks at the images only) or render-and-match
 # (which also uses each scene's camera and object translation).
@@ -45,10 +39,10 @@ ImageReader = Callable[[Float[Tensor, "B 3 H W"], SceneParameters], Reading | Ma
 
 
 def registry_knob(prior: ScenePrior, knob: str) -> Knob:
-    """The registry's knob behind the evaluation's name ``knob``, with ranges from ``prior``."""
-    if knob not in KNOBS:
-        raise ValueError(f"unknown knob {knob!r}; known: {', '.join(KNOBS)}")
-    return all_knobs(prior)[KNOBS[knob]]
+    """The registry's knob ``knob``, with ranges from ``prior``: one a reader reads."""
+    if knob not in READ_KNOBS:
+        raise ValueError(f"unknown knob {knob!r}; known: {', '.join(READ_KNOBS)}")
+    return all_knobs(prior)[knob]
 
 
 def sweep_range(prior: ScenePrior, knob: str, azimuth_if_fixed: Sequence[float | int] | None) -> tuple | None:
@@ -57,7 +51,7 @@ def sweep_range(prior: ScenePrior, knob: str, azimuth_if_fixed: Sequence[float |
     low, high = registry_knob(prior, knob).default_range
     if high > low:
         return (low, high)
-    if knob == "camera_azimuth" and azimuth_if_fixed is not None:
+    if knob == "azimuth" and azimuth_if_fixed is not None:
         low, high = (float(v) for v in azimuth_if_fixed)
         return (low, high)
     return None
@@ -83,9 +77,9 @@ def evaluator_reader(evaluator: Evaluator) -> ImageReader:
 def target_and_reading(knob: str, scenes: SceneParameters, reading: Reading | MatchReading) -> tuple[Tensor, Tensor]:
     """What the reader should read for each swept scene (object slot 0), and what it read."""
     azimuth = scenes.camera_azimuth_deg
-    if knob in ("object_rotation", "camera_azimuth"):
+    if knob in ("rotation", "azimuth"):
         return scenes.object_rotation_deg[:, EVALUATED_SLOT] - azimuth, reading.heading_deg
-    if knob == "camera_elevation":
+    if knob == "elevation":
         return scenes.camera_elevation_deg, reading.elevation_deg
     return view_translation(scenes.object_translation[:, EVALUATED_SLOT], azimuth), reading.translation
 

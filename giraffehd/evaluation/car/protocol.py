@@ -4,11 +4,11 @@ from dataclasses import dataclass, field
 
 from giraffehd.evaluation.degradations import Degradation
 
-CONTROL_METRICS = {  # metric name: the knobs it sweeps
-    "rotation": ("object_rotation",),
-    "elevation": ("camera_elevation",),
-    "azimuth": ("camera_azimuth",),
-    "translation": ("object_translation_x", "object_translation_y", "object_translation_z"),
+CONTROL_METRICS = {  # metric name: the knobs it sweeps (knobs.py names)
+    "rotation": ("rotation",),
+    "elevation": ("elevation",),
+    "azimuth": ("azimuth",),
+    "translation": ("translation_x", "translation_y", "translation_z"),
 }
 METRICS = (*CONTROL_METRICS, "background", "mask", "colour", "fid")
 

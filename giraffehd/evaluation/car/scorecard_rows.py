@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from giraffehd.evaluation.alignment import FAR_OFF_DEG, ControlError
 from giraffehd.evaluation.quality.fid_protocol import describe_protocol, quality_figures
+from giraffehd.knobs import qualified_name
 
 TABLE_HEADER = (
     "| figure | model | floor | floor, degraded renders | chance | notes |",
@@ -37,8 +38,8 @@ def table_line(label: str, model: str, floor: str, chance: str, notes: str, degr
 
 
 def control_label(knob: str) -> str:
-    """The table's name for a knob's control error, e.g. "object rotation error (mean)"."""
-    return f"{knob.replace('_', ' ')} error (mean)"
+    """The table's name for a knob's control error, e.g. "object rotation error (mean)" for "rotation"."""
+    return f"{qualified_name(knob).replace('_', ' ')} error (mean)"
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ class ControlRow:
 
     @property
     def key(self) -> str:
-        return self.knob if self.reader == "evaluator" else f"{self.knob}_{self.reader.replace('-', '_')}"
+        # scorecard.json keys name the knob with its kind ("object_rotation"), as they always have
+        key = qualified_name(self.knob)
+        return key if self.reader == "evaluator" else f"{key}_{self.reader.replace('-', '_')}"
 
     @property
     def label(self) -> str:

@@ -37,10 +37,11 @@ from giraffehd.evaluation.car.scorecard_rows import (
 )
 from giraffehd.evaluation.degradations import degraded_source
 from giraffehd.evaluation.sources import ImageSource, memoised
+from giraffehd.knobs import qualified_name
 from giraffehd.scene import ScenePrior
 
-ABSOLUTE_KNOBS = ("camera_elevation",)  # the data fixes their meaning: the headline is the one-global-offset error
-RENDER_MATCH_KNOBS = ("object_rotation", "camera_elevation")  # what render-and-match reads
+ABSOLUTE_KNOBS = ("elevation",)  # the data fixes their meaning: the headline is the one-global-offset error
+RENDER_MATCH_KNOBS = ("rotation", "elevation")  # what render-and-match reads
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def control_row(
     span = sweep_range(model.prior, knob, protocol.azimuth_if_fixed)
     registered = registry_knob(model.prior, knob)
     if span is None:
-        return UnmeasuredRow(knob, control_label(knob), "not applicable: the training prior fixes this knob")
+        return UnmeasuredRow(
+            qualified_name(knob), control_label(knob), "not applicable: the training prior fixes this knob"
+        )
     values = sweep_values(*span, protocol.sweep_steps, angular=registered.periodic)
     seeds = list(range(protocol.seed, protocol.seed + protocol.num_seeds))
 
@@ -73,7 +76,7 @@ def control_row(
         return swept_error(reader, scored.source, scored.prior, knob, values, seeds, protocol.batch_size, hold)
 
     azimuth, note = model.prior.azimuth_deg, None
-    if knob == "camera_azimuth" and azimuth.high == azimuth.low:
+    if knob == "azimuth" and azimuth.high == azimuth.low:
         note = f"outside the training range (fixed at {azimuth.low:g}); read through the heading"
     return ControlRow(
         knob=knob,
