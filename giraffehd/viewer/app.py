@@ -16,9 +16,10 @@ import numpy as np
 import viser
 
 from giraffehd.model_io import LoadedModel
+from giraffehd.viewer.controls import KNOB_CONTROLS
 from giraffehd.viewer.exports import scene_json_bytes, turntable_mp4
 from giraffehd.viewer.frame import letterbox, png_bytes, render_view
-from giraffehd.viewer.orbit import MAX_ELEVATION_DEG, Orbit, offset_from_orbit, orbit_from_offset, wrap_degrees
+from giraffehd.viewer.orbit import Orbit, offset_from_orbit, orbit_from_offset, wrap_degrees
 from giraffehd.viewer.panel import build_panel
 from giraffehd.viewer.state import Code, ViewState, initial_state
 from giraffehd.viewer.worker import RenderWorker
@@ -171,28 +172,18 @@ class Viewer:
 
             return callback
 
-        def camera_knob(event) -> None:
-            self._change(
-                azimuth_deg=float(g["azimuth"].value),
-                elevation_deg=float(g["elevation"].value),
-                radius=float(g["radius"].value),
-            )
-            self._move_cameras()
+        for control in KNOB_CONTROLS:
 
-        for name in ("azimuth", "elevation", "radius"):
-            g[name].on_update(from_user(camera_knob))
-        g["fov"].on_update(from_user(lambda e: self._change(fov_deg=float(g["fov"].value))))
+            def turned(event, control=control) -> None:
+                with self._lock:
+                    self.post(control.write(self.state, self._slot(), float(g[control.knob].value)))
+                if control.moves_camera:
+                    self._move_cameras()
+
+            g[control.knob].on_update(from_user(turned))
         g["reset"].on_click(lambda e: self._reset())
         g["object"].on_update(from_user(lambda e: self._sync_object_controls()))
         g["present"].on_update(from_user(lambda e: self._change_object(present=bool(g["present"].value))))
-        g["rotation"].on_update(from_user(lambda e: self._change_object(rotation_deg=float(g["rotation"].value))))
-
-        def translation(event) -> None:
-            self._change_object(translation=tuple(float(g[f"t{n}"].value) for n in "xyz"))
-
-        for name in "xyz":
-            g[f"t{name}"].on_update(from_user(translation))
-        g["scale"].on_update(from_user(lambda e: self._change_object(scale=float(g["scale"].value))))
         for kind in ("shape", "appearance"):
 
             def object_code(event, kind=kind) -> None:
@@ -228,21 +219,20 @@ class Viewer:
         g = self.gui
         return Code(int(g[f"{prefix}_seed"].value), int(g[f"{prefix}_other"].value), float(g[f"{prefix}_t"].value))
 
+    def _sync_knob_controls(self, folder: str) -> None:
+        slot = self._slot()
+        for control in KNOB_CONTROLS:
+            if control.folder == folder:
+                self.gui[control.knob].value = control.shown(self.state, slot)
+
     def _sync_camera_controls(self) -> None:
-        g, s = self.gui, self.state
-        g["azimuth"].value = wrap_degrees(s.azimuth_deg)
-        g["elevation"].value = max(-MAX_ELEVATION_DEG, min(MAX_ELEVATION_DEG, s.elevation_deg))
-        g["radius"].value = s.radius
-        g["fov"].value = s.fov_deg
+        self._sync_knob_controls("camera")
 
     def _sync_object_controls(self) -> None:
         g = self.gui
         o = self.state.objects[self._slot()]
         g["present"].value = o.present
-        g["rotation"].value = wrap_degrees(o.rotation_deg)
-        for axis, name in enumerate("xyz"):
-            g[f"t{name}"].value = o.translation[axis]
-        g["scale"].value = o.scale
+        self._sync_knob_controls("pose")
         for kind in ("shape", "appearance"):
             c = getattr(o, kind)
             g[f"{kind}_seed"].value, g[f"{kind}_other"].value, g[f"{kind}_t"].value = c.seed, c.other, c.t

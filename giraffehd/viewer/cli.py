@@ -77,14 +77,16 @@ def run_viewer(cfg: DictConfig, block: bool = True):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _stop)
     host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
-    print(
+    address = (
         f"giraffehd-view: {model.path} (step {model.step}, {model.generator.image_resolution} px) "
-        f"at http://{host}:{cfg.port}  (Ctrl-C to stop)",
-        flush=True,
+        f"at http://{host}:{cfg.port}  (Ctrl-C to stop)"
     )
     if not block:
+        print(address, flush=True)
         return viewer
     try:
+        # Printed inside the try: whoever reads the address may stop the server before print returns.
+        print(address, flush=True)
         while True:
             # Short sleeps: the operating system may deliver a signal to any thread, and Python runs its handler
             # only when the main thread next runs; a long sleep would hold a Ctrl-C or SIGTERM back for as long.
