@@ -60,6 +60,22 @@ def set_threads(threads) -> None:
     torch.set_num_threads(threads)
 
 
+def require(cfg: DictConfig, ok: bool, key: str, rule: str) -> None:
+    """One line naming ``key``, its rule and the value given, unless ``ok``: an entry point's range checks."""
+    if not ok:
+        raise ValueError(f"{key} {rule}, got {OmegaConf.select(cfg, key)!r}")
+
+
+def resolved_device(device: str) -> str:
+    """The entry points' ``device`` key: cpu, cuda or auto (CUDA where there is one); cuda without a CUDA
+    device is refused in one line."""
+    if device not in ("cpu", "cuda", "auto"):
+        raise ValueError(f"device must be cpu, cuda or auto, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device is cuda, but no CUDA device is available")
+    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+
+
 def kind_problem(default, value) -> str | None:
     """What ``value`` must be to replace ``default``, or None when it is of the right kind."""
     if isinstance(default, bool):

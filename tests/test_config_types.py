@@ -4,8 +4,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from omegaconf import OmegaConf
 
-from giraffehd.config_types import is_group_choice, kind_problem
+from giraffehd.config_types import is_group_choice, kind_problem, require, resolved_device
 
 MODEL = str(Path(__file__).resolve().parents[1] / "models" / "demo_car_64.pt")
 
@@ -62,3 +64,20 @@ def test_text_for_a_number_is_one_line_and_status_2(capsys, tmp_path, monkeypatc
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == message
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_device_is_checked_and_resolved_in_one_place():
+    assert resolved_device("cpu") == "cpu"
+    assert resolved_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="device must be cpu, cuda or auto, got 'gpu'"):
+        resolved_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device is cuda, but no CUDA device is available"):
+            resolved_device("cuda")
+
+
+def test_a_failed_rule_names_the_key_and_the_value_given():
+    cfg = OmegaConf.create({"fid": {"num_samples": 1}})
+    require(cfg, True, "fid.num_samples", "must be at least 2")
+    with pytest.raises(ValueError, match=r"^fid.num_samples must be at least 2, got 1$"):
+        require(cfg, cfg.fid.num_samples >= 2, "fid.num_samples", "must be at least 2")

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from giraffehd.atomic import write_atomically
-from giraffehd.config_types import is_int
+from giraffehd.config_types import is_int, require, resolved_device
 from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.media import make_grid, resize_nearest, save_image
 from giraffehd.mesh.density import default_threshold
@@ -31,32 +31,26 @@ from giraffehd.scene_json import scene_to_json
 
 
 def check_settings(cfg: DictConfig) -> list[str]:
-    def require(ok: bool, key: str, rule: str) -> None:
-        if not ok:
-            raise ValueError(f"{key} {rule}, got {OmegaConf.select(cfg, key)!r}")
-
-    require(is_int(cfg.grid_size) and 16 <= cfg.grid_size <= 512, "grid_size", "must be an integer from 16 to 512")
-    require(cfg.threshold is None or cfg.threshold > 0, "threshold", "must be null or a positive density")
-    require(cfg.threshold_scale > 0, "threshold_scale", "must be positive")
-    require(0 <= cfg.floaters_share < 1, "floaters_share", "must be in [0, 1)")
-    require(cfg.units in UNITS, "units", f"must be one of {', '.join(UNITS)}")
-    require(is_int(cfg.views) and cfg.views >= 1, "views", "must be an integer of at least 1")
-    require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
-    require(0 <= cfg.truncation_psi <= 1, "truncation_psi", "must be in [0, 1]")
+    require(cfg, is_int(cfg.grid_size) and 16 <= cfg.grid_size <= 512, "grid_size", "must be an integer from 16 to 512")
+    require(cfg, cfg.threshold is None or cfg.threshold > 0, "threshold", "must be null or a positive density")
+    require(cfg, cfg.threshold_scale > 0, "threshold_scale", "must be positive")
+    require(cfg, 0 <= cfg.floaters_share < 1, "floaters_share", "must be in [0, 1)")
+    require(cfg, cfg.units in UNITS, "units", f"must be one of {', '.join(UNITS)}")
+    require(cfg, is_int(cfg.views) and cfg.views >= 1, "views", "must be an integer of at least 1")
+    require(cfg, is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+    require(cfg, 0 <= cfg.truncation_psi <= 1, "truncation_psi", "must be in [0, 1]")
     formats = list(cfg.formats)
-    require(bool(formats) and all(f in FORMATS for f in formats), "formats", f"must list some of {', '.join(FORMATS)}")
-    require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device is cuda, but no CUDA device is available")
+    require(
+        cfg, bool(formats) and all(f in FORMATS for f in formats), "formats", f"must list some of {', '.join(FORMATS)}"
+    )
+    resolved_device(cfg.device)
     return list(dict.fromkeys(formats))
 
 
 def run(cfg: DictConfig) -> list[Path]:
     formats = check_settings(cfg)
     output = check_output_folder(cfg.output_dir, "output_dir", need_bytes=8 * 2**20)
-    device = (
-        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
-    )
+    device = resolved_device(cfg.device)
     model = load_model(cfg.checkpoint, device)
     n = model.prior.num_objects
     truncation = float(cfg.truncation_psi)

@@ -12,11 +12,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from giraffehd.config_types import is_int
+from giraffehd.config_types import is_int, require, resolved_device
 from giraffehd.entry_point import hydra_command, print_written
 from giraffehd.media import save_image, write_grid
 from giraffehd.model.frames import render
@@ -30,31 +29,29 @@ VIDEO_FORMATS = ("mp4", "gif")
 
 
 def _check_settings(cfg: DictConfig) -> RenderOptions:
-    def require(ok: bool, key: str, rule: str) -> None:
-        if not ok:
-            raise ValueError(f"{key} {rule}, got {OmegaConf.select(cfg, key)!r}")
-
     if cfg.seeds is None:
-        require(is_int(cfg.samples) and cfg.samples >= 1, "samples", "must be at least 1")
-        require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+        require(cfg, is_int(cfg.samples) and cfg.samples >= 1, "samples", "must be at least 1")
+        require(cfg, is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
         seeds = list(range(cfg.seed, cfg.seed + cfg.samples))
     else:
         seeds = list(cfg.seeds) if OmegaConf.is_list(cfg.seeds) else [cfg.seeds]
-        require(len(seeds) >= 1 and all(is_int(s) and s >= 0 for s in seeds), "seeds", "must list integers >= 0")
-    require(is_int(cfg.steps) and cfg.steps >= 2, "steps", "must be an integer of at least 2")
-    require(is_int(cfg.frames) and cfg.frames >= 2, "frames", "must be an integer of at least 2")
-    require(is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
-    require(is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", "must be a positive integer")
-    require(isinstance(cfg.truncation_psi, float | int), "truncation_psi", "must be a number")
-    require(cfg.extrapolate is not None and 0 <= cfg.extrapolate <= 10, "extrapolate", "must be in [0, 10]")
-    require(cfg.object_index is None or is_int(cfg.object_index), "object_index", "must be an integer or null")
+        require(cfg, len(seeds) >= 1 and all(is_int(s) and s >= 0 for s in seeds), "seeds", "must list integers >= 0")
+    require(cfg, is_int(cfg.steps) and cfg.steps >= 2, "steps", "must be an integer of at least 2")
+    require(cfg, is_int(cfg.frames) and cfg.frames >= 2, "frames", "must be an integer of at least 2")
+    require(cfg, is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
+    require(cfg, is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", "must be a positive integer")
+    require(cfg, isinstance(cfg.truncation_psi, float | int), "truncation_psi", "must be a number")
+    require(cfg, cfg.extrapolate is not None and 0 <= cfg.extrapolate <= 10, "extrapolate", "must be in [0, 10]")
+    require(cfg, cfg.object_index is None or is_int(cfg.object_index), "object_index", "must be an integer or null")
     formats = list(cfg.video_formats) if OmegaConf.is_list(cfg.video_formats) else [cfg.video_formats]
-    require(all(f in VIDEO_FORMATS for f in formats), "video_formats", f"must list any of {', '.join(VIDEO_FORMATS)}")
+    require(
+        cfg, all(f in VIDEO_FORMATS for f in formats), "video_formats", f"must list any of {', '.join(VIDEO_FORMATS)}"
+    )
     size = cfg.video_size
-    require(size is None or (is_int(size) and size >= 16 and size % 16 == 0), "video_size", "must be a multiple of 16")
-    require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device is cuda, but no CUDA device is available")
+    require(
+        cfg, size is None or (is_int(size) and size >= 16 and size % 16 == 0), "video_size", "must be a multiple of 16"
+    )
+    resolved_device(cfg.device)
     return RenderOptions(
         seeds=seeds,
         truncation_psi=cfg.truncation_psi,
@@ -75,9 +72,7 @@ def run_render(cfg: DictConfig) -> list[Path]:
         raise ValueError("checkpoint is required: checkpoint=RUN_FOLDER, a training checkpoint or an exported model")
     options = _check_settings(cfg)
     output_dir = check_output_folder(cfg.output_dir, "output_dir", need_bytes=2**20)
-    device = (
-        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
-    )
+    device = resolved_device(cfg.device)
     model = load_model(cfg.checkpoint, device)
     num_objects = model.prior.num_objects
     if options.object_index is not None and not 0 <= options.object_index < num_objects:

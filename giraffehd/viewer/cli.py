@@ -14,33 +14,29 @@ import socket
 import sys
 import time
 
-import torch
 from omegaconf import DictConfig
 
-from giraffehd.config_types import is_int
+from giraffehd.config_types import is_int, require, resolved_device
 from giraffehd.entry_point import hydra_command
 from giraffehd.model_io import load_model
 
 
 def check_settings(cfg: DictConfig) -> None:
-    def require(ok: bool, key: str, rule: str) -> None:
-        if not ok:
-            raise ValueError(f"{key} {rule}, got {cfg[key]!r}")
-
-    require(isinstance(cfg.host, str) and bool(cfg.host), "host", "must be an address such as 127.0.0.1")
-    require(is_int(cfg.port) and 1 <= cfg.port <= 65535, "port", "must be an integer from 1 to 65535")
-    require(cfg.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-    require(is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
+    require(cfg, isinstance(cfg.host, str) and bool(cfg.host), "host", "must be an address such as 127.0.0.1")
+    require(cfg, is_int(cfg.port) and 1 <= cfg.port <= 65535, "port", "must be an integer from 1 to 65535")
+    resolved_device(cfg.device)
+    require(cfg, is_int(cfg.seed) and cfg.seed >= 0, "seed", "must be a non-negative integer")
     psi = cfg.truncation_psi
     require(
+        cfg,
         isinstance(psi, int | float) and not isinstance(psi, bool) and 0 <= psi <= 1,
         "truncation_psi",
         "must be in [0, 1]",
     )
-    require(is_int(cfg.turntable_frames) and cfg.turntable_frames >= 2, "turntable_frames", "must be an integer >= 2")
-    require(is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device is cuda, but no CUDA device is available")
+    require(
+        cfg, is_int(cfg.turntable_frames) and cfg.turntable_frames >= 2, "turntable_frames", "must be an integer >= 2"
+    )
+    require(cfg, is_int(cfg.fps) and cfg.fps >= 1, "fps", "must be a positive integer")
 
 
 def check_port(host: str, port: int) -> None:
@@ -59,9 +55,7 @@ def run_viewer(cfg: DictConfig, block: bool = True):
     from giraffehd.viewer.app import Viewer  # viser loads only once the settings are known to be good
 
     check_settings(cfg)
-    device = (
-        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
-    )
+    device = resolved_device(cfg.device)
     model = load_model(cfg.checkpoint, device)
     check_port(cfg.host, cfg.port)
     viewer = Viewer(
