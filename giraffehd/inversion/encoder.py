@@ -21,10 +21,9 @@ from jaxtyping import Float
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from giraffehd.atomic import write_atomically
 from giraffehd.model.generator import Generator
+from giraffehd.networks.readers import ReaderFile, load_reader, save_reader
 from giraffehd.scene import ScenePrior
-from giraffehd.torch_files import read_tagged_file
 
 ENCODER_FORMAT = "giraffehd-pose-encoder-1"
 CONFIDENCE_WINDOW_DEG = 45.0  # a reading's confidence: its probability within this of the most likely heading
@@ -32,6 +31,11 @@ CONFIDENCE_WINDOW_DEG = 45.0  # a reading's confidence: its probability within t
 
 class EncoderError(ValueError):
     """An encoder file that is missing, not one of ours, or made for another model; one line."""
+
+
+ENCODER_FILE = ReaderFile(
+    ENCODER_FORMAT, "pose encoder", "make one with: giraffehd-train-encoder checkpoint=...", EncoderError
+)
 
 
 @dataclass(frozen=True)
@@ -172,34 +176,24 @@ def generator_fingerprint(generator: Generator) -> str:
 
 def save_encoder(encoder: PoseEncoder, report: dict, path: str | Path) -> Path:
     """Weights, constructor arguments and the training report, written atomically."""
-    payload = {
-        "format": ENCODER_FORMAT,
-        "arguments": encoder.arguments(),
-        "state": {k: v.detach().cpu().clone() for k, v in encoder.state_dict().items()},
-        "report": report,
-    }
-    return write_atomically(path, lambda file: torch.save(payload, file))
+    return save_reader(encoder, ENCODER_FILE, report, path)
+
+
+def _build(arguments: dict) -> PoseEncoder:
+    arguments["translation_ranges"] = tuple(tuple(r) for r in arguments["translation_ranges"])
+    arguments["elevation_range"] = tuple(arguments["elevation_range"])
+    return PoseEncoder(**arguments)
 
 
 def load_encoder(path: str | Path, generator: Generator | None = None) -> tuple[PoseEncoder, dict]:
     """(encoder in eval mode, its training report); with ``generator``, refuses an encoder of another model."""
-    path = Path(path)
-    how = "make one with: giraffehd-train-encoder checkpoint=..."
-    raw = read_tagged_file(path, ENCODER_FORMAT, "pose encoder", how, EncoderError)
-    try:
-        arguments = dict(raw["arguments"])
-        arguments["translation_ranges"] = tuple(tuple(r) for r in arguments["translation_ranges"])
-        arguments["elevation_range"] = tuple(arguments["elevation_range"])
-        encoder = PoseEncoder(**arguments)
-        encoder.load_state_dict(raw["state"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise EncoderError(f"{path} does not match the pose encoder: {' '.join(str(error).split())[:200]}") from None
+    encoder, report = load_reader(path, ENCODER_FILE, _build)
     if generator is not None and encoder.fingerprint != generator_fingerprint(generator):
         raise EncoderError(
             f"{path} was trained on another model (fingerprint {encoder.fingerprint}, this model's "
             f"{generator_fingerprint(generator)}): train one for it with giraffehd-train-encoder"
         )
-    return encoder.eval().requires_grad_(False), dict(raw.get("report", {}))
+    return encoder, report
 
 
 def default_encoder_path(model_file: str | Path) -> Path:

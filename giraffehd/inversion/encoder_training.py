@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from jaxtyping import Float
 from torch import Tensor
-from torch.nn import functional as F
 
 from giraffehd.inversion.encoder import PoseEncoder, PoseGuess
 from giraffehd.model.generator import Generator
+from giraffehd.networks.readers import blur_and_noise, fit
 from giraffehd.scene import SceneParameters, ScenePrior
 
 
@@ -80,10 +80,7 @@ def augment(
     contrast = 0.8 + 0.4 * torch.rand(b, 1, 1, 1, generator=rng)
     brightness = 0.3 * (torch.rand(b, 1, 1, 1, generator=rng) - 0.5)
     images = (images - mean) * contrast + mean + brightness
-    blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    images = images + 0.6 * torch.rand(b, 1, 1, 1, generator=rng) * (blurred - images)
-    images = images + 0.03 * torch.rand(b, 1, 1, 1, generator=rng) * torch.randn(images.shape, generator=rng)
-    return images.clamp(0, 1)
+    return blur_and_noise(images, rng).clamp(0, 1)
 
 
 def heading_target(headings_deg: Float[Tensor, " B"], num_bins: int, sigma_deg: float) -> Float[Tensor, "B K"]:
@@ -170,23 +167,20 @@ def train_pose_encoder(
                 + "; ".join(f"its {k} is {theirs[k]}, this model needs {mine[k]}" for k in different)
             )
         encoder.load_state_dict(start.state_dict())
-    encoder.train().requires_grad_(True)
     rng = torch.Generator().manual_seed(settings.seed)
-    optimiser = torch.optim.Adam(encoder.parameters(), lr=settings.lr)
     generator.requires_grad_(False)
-    for step in range(settings.steps):
+
+    def lr_share(step: int) -> float:  # constant for two thirds of the run, then a cosine down to 2%
         share = step / settings.steps
         decay = 1.0 if share < 2 / 3 else 0.5 * (1 + math.cos(math.pi * (share - 2 / 3) * 3))
-        for group in optimiser.param_groups:
-            group["lr"] = settings.lr * max(decay, 0.02)
+        return max(decay, 0.02)
+
+    def loss_of(_step: int) -> Tensor:  # a fresh batch of the model's own samples every step
         images, masks, knobs = _samples(generator, prior, settings.batch_size, rng)
-        loss = encoder_loss(encoder, augment(images, masks, rng), knobs, settings.heading_sigma_deg)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        if progress is not None:
-            progress(1, float(loss.detach()))
-    encoder.eval().requires_grad_(False)
+        return encoder_loss(encoder, augment(images, masks, rng), knobs, settings.heading_sigma_deg)
+
+    on_step = None if progress is None else (lambda loss: progress(1, loss))
+    fit(encoder, range(settings.steps), loss_of, settings.lr, lr_share, on_step)
     check_rng = torch.Generator().manual_seed(settings.seed + 1)
     images, _, knobs = _samples(generator, prior, settings.check_images, check_rng)
     report = {

@@ -18,14 +18,18 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from giraffehd.atomic import write_atomically
-from giraffehd.torch_files import read_tagged_file
+from giraffehd.networks.readers import ReaderFile, load_reader, save_reader
 
 EVALUATOR_FORMAT = "giraffehd-evaluator-1"
 
 
 class EvaluatorError(ValueError):
     """An evaluator file that is missing or not one of ours; the message is one line."""
+
+
+EVALUATOR_FILE = ReaderFile(
+    EVALUATOR_FORMAT, "evaluator", "train one with: giraffehd-eval train_evaluator=true", EvaluatorError
+)
 
 
 @dataclass(frozen=True)
@@ -159,23 +163,10 @@ class LoadedEvaluator:
 
 def save_evaluator(evaluator: Evaluator, report: dict, path: str | Path) -> Path:
     """Write the weights, constructor arguments and report atomically; returns the file written."""
-    payload = {
-        "format": EVALUATOR_FORMAT,
-        "arguments": evaluator.arguments(),
-        "state": {k: v.detach().cpu().clone() for k, v in evaluator.state_dict().items()},
-        "report": report,
-    }
-    return write_atomically(path, lambda file: torch.save(payload, file))
+    return save_reader(evaluator, EVALUATOR_FILE, report, path)
 
 
 def load_evaluator(path: str | Path) -> LoadedEvaluator:
     """Read an evaluator file (``weights_only=True``); a one-line EvaluatorError names the file."""
-    path = Path(path)
-    how = "train one with: giraffehd-eval train_evaluator=true"
-    raw = read_tagged_file(path, EVALUATOR_FORMAT, "evaluator", how, EvaluatorError)
-    try:
-        evaluator = Evaluator(**raw["arguments"])
-        evaluator.load_state_dict(raw["state"])
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise EvaluatorError(f"{path} does not match the evaluator: {' '.join(str(error).split())[:200]}") from None
-    return LoadedEvaluator(evaluator.eval().requires_grad_(False), raw["report"], path)
+    evaluator, report = load_reader(path, EVALUATOR_FILE, lambda arguments: Evaluator(**arguments))
+    return LoadedEvaluator(evaluator, report, Path(path))

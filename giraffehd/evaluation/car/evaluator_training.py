@@ -13,10 +13,10 @@ import torch
 from jaxtyping import Float, UInt8
 from torch import Tensor
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from giraffehd.evaluation.car.evaluator import Evaluator, EvaluatorOutput, Reading
 from giraffehd.evaluation.labels import SyntheticDataset, SyntheticLabels, label_tensors, load_pixels
+from giraffehd.networks.readers import blur_and_noise, epochs_of, fit, parameter_count, progress_bar, warmup_cosine
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,6 @@ def split(num_images: int, heldout_fraction: float) -> tuple[list[int], list[int
 def to_float(images: UInt8[Tensor, "B C H W"]) -> Float[Tensor, "B C H W"]:
     """uint8 images to [-1, 1]."""
     return images.float() / 127.5 - 1
-
-
-def augment(images: Float[Tensor, "B 3 H W"], rng: torch.Generator) -> Float[Tensor, "B 3 H W"]:
-    """Blend towards a 3x3 box blur by up to 60% and add Gaussian noise of up to 0.03 (per image)."""
-    b = images.shape[0]
-    blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    amount = 0.6 * torch.rand(b, 1, 1, 1, generator=rng)
-    noise = 0.03 * torch.rand(b, 1, 1, 1, generator=rng) * torch.randn(images.shape, generator=rng)
-    return images + amount * (blurred - images) + noise
 
 
 def _normalized(values: Tensor, centre: Tensor, half: Tensor) -> Tensor:
@@ -174,31 +165,18 @@ def train_evaluator(
     evaluator = build_evaluator(dataset, settings)
     rng = torch.Generator().manual_seed(settings.seed)
     num_train = len(train_indices)
-    steps_per_epoch = math.ceil(num_train / settings.batch_size)
-    total_steps = settings.epochs * steps_per_epoch
-    optimizer = torch.optim.Adam(evaluator.parameters(), lr=settings.lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-    )
-    evaluator.train()
-    bar = tqdm(total=total_steps, desc="training evaluator", unit="step", disable=not progress)
-    for _ in range(settings.epochs):
-        order = torch.randperm(num_train, generator=rng)
-        for start_index in range(0, num_train, settings.batch_size):
-            batch = order[start_index : start_index + settings.batch_size]
-            x = to_float(images[batch])
-            if settings.augment:
-                x = augment(x, rng)
-            batch_labels = SyntheticLabels(*(getattr(labels, f)[batch] for f in SyntheticLabels.__dataclass_fields__))
-            loss = evaluator_loss(evaluator, evaluator(x), batch_labels, masks[batch].float() / 255)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    bar.close()
-    evaluator.eval().requires_grad_(False)
+    total_steps = settings.epochs * math.ceil(num_train / settings.batch_size)
+
+    def loss_of(batch: Tensor) -> Tensor:
+        x = to_float(images[batch])
+        if settings.augment:
+            x = blur_and_noise(x, rng)
+        batch_labels = SyntheticLabels(*(getattr(labels, f)[batch] for f in SyntheticLabels.__dataclass_fields__))
+        return evaluator_loss(evaluator, evaluator(x), batch_labels, masks[batch].float() / 255)
+
+    with progress_bar(total_steps, "training evaluator", progress) as on_step:
+        batches = epochs_of(num_train, settings.batch_size, settings.epochs, rng)
+        fit(evaluator, batches, loss_of, settings.lr, warmup_cosine(total_steps, 100), on_step)
     held = torch.tensor(heldout_indices)
     heldout_labels = SyntheticLabels(*(getattr(labels, f)[held] for f in SyntheticLabels.__dataclass_fields__))
     reading = read_all(evaluator, to_float(images[held]))
@@ -212,7 +190,7 @@ def train_evaluator(
             "steps": total_steps,
             "seconds": round(time.perf_counter() - start, 1),
             "threads": torch.get_num_threads(),
-            "parameters": sum(p.numel() for p in evaluator.parameters()),
+            "parameters": parameter_count(evaluator),
         },
         "dataset": {
             "path": str(dataset.root),

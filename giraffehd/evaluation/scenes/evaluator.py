@@ -18,6 +18,7 @@ Axis legend: B images, K objects found in one image, L labels (background + clas
 H W pixels of the input, h w pixels of the evaluator.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,14 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from giraffehd.atomic import write_atomically
 from giraffehd.evaluation.car.evaluator import EvaluatorError
-from giraffehd.torch_files import read_tagged_file
+from giraffehd.networks.readers import ReaderFile, load_reader, save_reader
 
 SCENE_EVALUATOR_FORMAT = "giraffehd-scene-evaluator-1"
+TRAIN_COMMAND = "scripts/train_scene_evaluator.py"
+SCENE_EVALUATOR_FILE = ReaderFile(
+    SCENE_EVALUATOR_FORMAT, "scene evaluator", f"train one with: {TRAIN_COMMAND}", EvaluatorError
+)
 OFFSET_SCALE = 8.0  # the offset head's raw output times this is in pixels: raw targets stay near [-1, 1]
 
 
@@ -234,26 +238,13 @@ def read_scenes(
 
 def save_scene_evaluator(evaluator: SceneEvaluator, path: str | Path, report: dict | None = None) -> Path:
     """Write the weights, constructor arguments and (optionally) the training report atomically."""
-    payload = {
-        "format": SCENE_EVALUATOR_FORMAT,
-        "arguments": evaluator.arguments(),
-        "state": {k: v.detach().cpu().clone() for k, v in evaluator.state_dict().items()},
-        "report": report if report is not None else evaluator.report,
-    }
-    return write_atomically(path, lambda file: torch.save(payload, file))
+    return save_reader(evaluator, SCENE_EVALUATOR_FILE, report if report is not None else evaluator.report, path)
 
 
 def load_scene_evaluator(path: str | Path, device: torch.device | str = "cpu") -> SceneEvaluator:
     """Read a scene evaluator file (``weights_only=True``) in eval mode, its training report as ``.report``;
     a one-line EvaluatorError names the file."""
-    path = Path(path)
-    how = f"train one with: scripts/train_scene_evaluator.py --output {path}"
-    raw = read_tagged_file(path, SCENE_EVALUATOR_FORMAT, "scene evaluator", how, EvaluatorError)
-    try:
-        evaluator = SceneEvaluator(**raw["arguments"])
-        evaluator.load_state_dict(raw["state"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        message = " ".join(str(error).split())[:200]
-        raise EvaluatorError(f"{path} does not match the scene evaluator: {message}") from None
-    evaluator.report = dict(raw.get("report") or {})
-    return evaluator.to(device).eval().requires_grad_(False)
+    kind = dataclasses.replace(SCENE_EVALUATOR_FILE, how_to_make=f"train one with: {TRAIN_COMMAND} --output {path}")
+    evaluator, report = load_reader(path, kind, lambda arguments: SceneEvaluator(**arguments))
+    evaluator.report = report
+    return evaluator.to(device)

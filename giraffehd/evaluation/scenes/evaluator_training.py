@@ -20,9 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 from torch.nn import functional as F
-from tqdm import tqdm
 
-from giraffehd.evaluation.car.evaluator_training import augment
 from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, SceneHeads, decode_scenes, read_scenes
 from giraffehd.evaluation.scenes.evaluator_scores import score_readings
 from giraffehd.evaluation.scenes.truth import (
@@ -36,6 +34,7 @@ from giraffehd.evaluation.scenes.truth import (
     scene_targets,
     separated_draws,
 )
+from giraffehd.networks.readers import blur_and_noise, epochs_of, fit, parameter_count, progress_bar, warmup_cosine
 
 PEAK_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)  # the candidates the validation scenes choose from
 
@@ -186,33 +185,21 @@ def train_scene_evaluator(
     )
     evaluator = build_scene_evaluator(source, settings)
     rng = torch.Generator().manual_seed(settings.seed)
-    steps_per_epoch = math.ceil(settings.num_train / settings.batch_size)
-    total_steps = settings.epochs * steps_per_epoch
-    optimizer = torch.optim.Adam(evaluator.parameters(), lr=settings.lr)
-    warmup = max(1, min(100, total_steps // 10))  # a linear warm-up, then a cosine decay to zero
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-    )
-    evaluator.train()
-    bar = tqdm(total=total_steps, desc="training scene evaluator", unit="step", disable=not progress)
-    for _ in range(settings.epochs):
-        order = torch.randperm(settings.num_train, generator=rng)
-        for first in range(0, settings.num_train, settings.batch_size):
-            batch = train.select(order[first : first + settings.batch_size])
-            if settings.augment:
-                batch = mirrored(batch, torch.rand(len(batch.images), generator=rng) < 0.5)
-            images = batch.images.float() / 255
-            if settings.augment:
-                images = (augment(images * 2 - 1, rng) + 1) / 2
-            loss = scene_loss(evaluator(images), scene_targets(batch, settings.heatmap_sigma))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    bar.close()
-    evaluator.eval().requires_grad_(False)
+    total_steps = settings.epochs * math.ceil(settings.num_train / settings.batch_size)
+
+    def loss_of(indices: Tensor) -> Tensor:
+        batch = train.select(indices)
+        if settings.augment:
+            batch = mirrored(batch, torch.rand(len(batch.images), generator=rng) < 0.5)
+        images = batch.images.float() / 255
+        if settings.augment:
+            images = (blur_and_noise(images * 2 - 1, rng) + 1) / 2
+        return scene_loss(evaluator(images), scene_targets(batch, settings.heatmap_sigma))
+
+    with progress_bar(total_steps, "training scene evaluator", progress) as on_step:
+        batches = epochs_of(settings.num_train, settings.batch_size, settings.epochs, rng)
+        warmup = max(1, min(100, total_steps // 10))
+        fit(evaluator, batches, loss_of, settings.lr, warmup_cosine(total_steps, warmup), on_step)
     threshold, validation_accuracy = choose_peak_threshold(evaluator, validation)
     evaluator.set_peak_threshold(threshold)
     report = {
@@ -228,7 +215,7 @@ def train_scene_evaluator(
             "steps": total_steps,
             "seconds": round(time.perf_counter() - start_time, 1),
             "threads": torch.get_num_threads(),
-            "parameters": sum(p.numel() for p in evaluator.parameters()),
+            "parameters": parameter_count(evaluator),
         },
     }
     evaluator.report = report
