@@ -88,5 +88,5 @@ def test_bad_inputs_are_named_in_one_line(scenes_run, scenes_dataset, scene_eval
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"giraffehd-eval-scenes: error: scene evaluator not found: {tmp_path / 'missing.pt'} "
-        f"(train one with: scripts/train_scene_evaluator.py --output {tmp_path / 'missing.pt'})"
+        f"(train one with: giraffehd-train-scene-evaluator output={tmp_path / 'missing.pt'})"
     ]

@@ -32,7 +32,7 @@ from giraffehd.evaluation.car.evaluator import EvaluatorError
 from giraffehd.networks.readers import ReaderFile, load_reader, save_reader
 
 SCENE_EVALUATOR_FORMAT = "giraffehd-scene-evaluator-1"
-TRAIN_COMMAND = "scripts/train_scene_evaluator.py"
+TRAIN_COMMAND = "giraffehd-train-scene-evaluator"
 SCENE_EVALUATOR_FILE = ReaderFile(
     SCENE_EVALUATOR_FORMAT, "scene evaluator", f"train one with: {TRAIN_COMMAND}", EvaluatorError
 )
@@ -244,7 +244,7 @@ def save_scene_evaluator(evaluator: SceneEvaluator, path: str | Path, report: di
 def load_scene_evaluator(path: str | Path, device: torch.device | str = "cpu") -> SceneEvaluator:
     """Read a scene evaluator file (``weights_only=True``) in eval mode, its training report as ``.report``;
     a one-line EvaluatorError names the file."""
-    kind = dataclasses.replace(SCENE_EVALUATOR_FILE, how_to_make=f"train one with: {TRAIN_COMMAND} --output {path}")
+    kind = dataclasses.replace(SCENE_EVALUATOR_FILE, how_to_make=f"train one with: {TRAIN_COMMAND} output={path}")
     evaluator, report = load_reader(path, kind, lambda arguments: SceneEvaluator(**arguments))
     evaluator.report = report
     return evaluator.to(device)
