@@ -16,10 +16,10 @@ from giraffehd.model.generator import Generator
 from giraffehd.rendering.camera import (
     MAX_ELEVATION_DEG,
     camera_position,
-    camera_to_world,
     intrinsics_from_fov,
     project_points,
 )
+from giraffehd.rendering.scene_frames import scene_pose
 from giraffehd.scene import SceneParameters
 
 # A vertex is seen in a view when it lies at most this far (scene units, relative to the object's size)
@@ -51,7 +51,7 @@ def vertex_colours(
     normals = torch.from_numpy(
         np.asarray(trimesh.Trimesh(vertices, faces, process=False).vertex_normals, dtype=np.float32)
     )
-    pose = camera_to_world(views.camera_azimuth_deg, views.camera_elevation_deg, views.camera_radius)
+    pose = scene_pose(views)
     projection = project_points(
         points.expand(num_views, -1, -1), pose, intrinsics_from_fov(views.camera_fov_deg, size, size)
     )

@@ -73,9 +73,10 @@ def write_mesh(mesh: Mesh, path: str | Path) -> Path:
 def preview(mesh: Mesh, scene: SceneParameters, size: int = 256) -> torch.Tensor:
     """(3, size, size) in [0, 1]: the mesh's coloured vertices splatted from the scene's camera, far to near
     (a look at the exported geometry beside the model's image; not a renderer)."""
-    from giraffehd.rendering.camera import camera_to_world, intrinsics_from_fov, project_points
+    from giraffehd.rendering.camera import intrinsics_from_fov, project_points
+    from giraffehd.rendering.scene_frames import scene_pose
 
-    pose = camera_to_world(scene.camera_azimuth_deg[:1], scene.camera_elevation_deg[:1], scene.camera_radius[:1])
+    pose = scene_pose(scene.select(slice(0, 1)))
     projection = project_points(
         torch.from_numpy(mesh.vertices)[None], pose, intrinsics_from_fov(scene.camera_fov_deg[:1], size, size)
     )
