@@ -4,6 +4,7 @@ import sys
 
 import pytest
 from hydra import compose, initialize_config_dir
+from scene_sets import CLASSES, PALETTE, scenes_set
 
 from giraffehd.config_types import CONF_DIR
 from giraffehd.evaluation.labels import DatasetError
@@ -11,8 +12,6 @@ from giraffehd.evaluation.scenes.cli import run
 from giraffehd.evaluation.scenes.evaluator import SceneEvaluator, save_scene_evaluator
 from giraffehd.torch_files import CheckpointError
 
-CLASSES = ["box", "sphere"]
-PALETTE = {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}
 QUICK = ["num_scenes=3", "sweep_steps=3", "min_separation_px=4", "batch_size=8", "threads=1"]
 
 
@@ -23,17 +22,7 @@ def config(*overrides: str):
 
 @pytest.fixture(scope="module")
 def scenes_dataset(tmp_path_factory):
-    """12 scenes of 2-3 boxes and spheres at 32 px."""
-    from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-    from giraffehd.scene import ScenePrior
-
-    root = tmp_path_factory.mktemp("data") / "scenes"
-    prior = ScenePrior(
-        num_objects=3, min_objects=2, z_dim=1, elevation_deg=[25, 40], fov_deg=[30, 30],
-        translation=[[-0.5, 0.5], [0, 0], [-0.5, 0.5]], scale=[[0.1, 0.15]] * 3,
-    )  # fmt: skip
-    synthesize(root, prior, SyntheticSpec(CLASSES, PALETTE), 12, 32)
-    return root
+    return scenes_set(tmp_path_factory.mktemp("data") / "scenes", 12)
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from scene_sets import CLASSES, PALETTE, scenes_set
 
 from giraffehd.config_types import CONF_DIR
 from giraffehd.evaluation.labels import DatasetError
 from giraffehd.evaluation.scenes.evaluator import load_scene_evaluator
 from giraffehd.evaluation.scenes.evaluator_cli import run
 
-CLASSES = ["box", "sphere"]
-PALETTE = {"red": [0.8, 0.1, 0.1], "blue": [0.1, 0.3, 0.8]}
 TINY = [
     "training.num_train=16", "training.epochs=1", "training.batch_size=8", "training.heldout_per_count=2",
     "check_images=2", "dataset_scenes=4", "threads=1",
@@ -29,17 +28,7 @@ def config(*overrides: str):
 
 @pytest.fixture(scope="module")
 def scenes_dataset(tmp_path_factory):
-    """8 scenes of 2-3 boxes and spheres at 32 px."""
-    from giraffehd.data.synthetic.writer import SyntheticSpec, synthesize
-    from giraffehd.scene import ScenePrior
-
-    root = tmp_path_factory.mktemp("data") / "scenes"
-    prior = ScenePrior(
-        num_objects=3, min_objects=2, z_dim=1, elevation_deg=[25, 40], fov_deg=[30, 30],
-        translation=[[-0.5, 0.5], [0, 0], [-0.5, 0.5]], scale=[[0.1, 0.15]] * 3,
-    )  # fmt: skip
-    synthesize(root, prior, SyntheticSpec(CLASSES, PALETTE), 8, 32)
-    return root
+    return scenes_set(tmp_path_factory.mktemp("data") / "scenes", 8)
 
 
 def test_an_evaluator_is_trained_saved_and_reported(scenes_dataset, tmp_path, capsys):
