@@ -3,12 +3,13 @@
     main = hydra_command("giraffehd-render", "render", run_render, report=print_written)
 
 ``main()`` keeps freed memory in the process (giraffehd/allocator.py), composes ``conf/<config_name>.yaml``
-with the command line, checks that each override keeps its key's kind of value
-(giraffehd/config_types.py), applies the config's ``threads`` key when it has one, and runs the job. A
-bad input (one of ``errors``) or an operating-system error (``OSError``: a full disk, a folder that turned
-read-only) prints ``<command>: error: <one line>`` and exits with status 2, leaving 1 for a real crash; an
-exception with an ``exit_status`` (a run stopped by a signal after saving) prints
-its message and exits with that status. ``report`` receives what the job returned.
+with the command line (an override that does not apply, such as an unknown key, is one line too),
+checks that each override keeps its key's kind of value (giraffehd/config_types.py), applies the
+config's ``threads`` key when it has one, and runs the job. A bad input (one of ``errors``) or an
+operating-system error (``OSError``: a full disk, a folder that turned read-only) prints ``<command>:
+error: <one line>`` and exits with status 2, leaving 1 for a real crash; an exception with an
+``exit_status`` (a run stopped by a signal after saving) prints its message and exits with that status.
+``report`` receives what the job returned.
 """
 
 import sys
@@ -35,6 +36,25 @@ def os_error_line(error: OSError) -> str:
     names = [str(name) for name in (error.filename, error.filename2) if name is not None]
     reason = error.strerror or one_line(error)
     return f"{reason}: {' -> '.join(names)}" if names else reason
+
+
+def check_composes(command: str, config_name: str, argv: list[str]) -> None:
+    """An override Hydra cannot apply (an unknown key, a typo in a group's choice, unbalanced brackets) stops
+    here with one line and status 2, like every other bad input, instead of Hydra's own several lines and
+    status 1. Hydra's flags (``--help``, ``--cfg job``, ``-m``) are left to Hydra."""
+    if any(argument.startswith("-") for argument in argv):
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            compose(config_name, list(argv))
+    except (HydraException, OmegaConfBaseException) as error:
+        # Hydra's first two lines say what and how ("Could not override 'foo'. To append to your config use
+        # +foo=1"); the rest is OmegaConf's internals.
+        print(f"{command}: error: {' '.join(str(error).splitlines()[:2])}", file=sys.stderr)
+        sys.exit(2)
 
 
 def print_written(paths) -> None:
@@ -73,6 +93,7 @@ def hydra_command(
 
     def main() -> None:
         keep_freed_memory()
+        check_composes(command, config_name, sys.argv[1:])
         hydra_main()
 
     main.__doc__ = f"The console script {command} (conf/{config_name}.yaml)."

@@ -28,6 +28,22 @@ def test_a_bad_input_is_one_line_and_status_2(monkeypatch, capsys):
     assert capsys.readouterr().err == "giraffehd-x: error: output is a folder\n"
 
 
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("outptu=x.pt", "Could not override 'outptu'. To append to your config use +outptu=x.pt"),
+        ("training.steps=[1", "no viable alternative at input '[1'"),
+    ],
+)
+def test_an_override_hydra_cannot_apply_is_one_line_and_status_2_before_the_job(monkeypatch, capsys, argument, message):
+    ran = []
+    with pytest.raises(SystemExit) as stop:
+        _run(monkeypatch, ran.append, argument)
+    assert stop.value.code == 2 and ran == []
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"giraffehd-x: error: {message}")
+
+
 def test_a_stop_exits_with_its_own_status_and_a_crash_is_not_caught(monkeypatch, capsys):
     def stopped(cfg):
         raise _Stopped("stopped by SIGTERM at step 7")
